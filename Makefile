@@ -1,0 +1,41 @@
+# vpp-maglev. `make demo` runs the system, `make test` runs every test.
+SHELL := /bin/bash
+CARGO ?= cargo
+ARCH ?= $(shell dpkg --print-architecture 2>/dev/null || uname -m)
+BUILD_DIR := build/$(ARCH)
+TARGET_DIR := $(shell $(CARGO) metadata --format-version 1 --no-deps 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])' 2>/dev/null || echo target)
+
+# System packages the tests drive (real backends, namespaces, the shell).
+TEST_DEBS := nginx-light iproute2 iputils-ping tmux openssl python3-venv cmake g++ procps
+
+.PHONY: all build test test-deps fmt lint clean
+
+all: build
+
+build:
+	$(CARGO) build --release --workspace --bins
+	mkdir -p $(BUILD_DIR)
+	cp $(TARGET_DIR)/release/maglevd $(TARGET_DIR)/release/maglevc $(TARGET_DIR)/release/vppsim $(BUILD_DIR)/
+
+# Installs what the tests need when it is missing (Debian, as root).
+test-deps:
+	@missing=""; for p in $(TEST_DEBS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	fi
+
+test: test-deps
+	$(CARGO) build --workspace --all-targets
+	$(CARGO) test --workspace --no-fail-fast
+
+fmt:
+	$(CARGO) fmt --all
+
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+clean:
+	$(CARGO) clean
+	rm -rf build

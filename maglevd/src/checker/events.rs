@@ -1,0 +1,105 @@
+//! Transition events and their fan-out to subscribers over bounded
+//! channels. A subscriber that does not keep up is cut off (its channel is
+//! closed and `Subscription::overflowed` turns true); the checker never
+//! blocks on a subscriber.
+
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use crossbeam_channel::{Receiver, Sender, TrySendError};
+use parking_lot::Mutex;
+
+use crate::health::{BackendState, FrontendState};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    Backend(BackendEvent),
+    Frontend(FrontendEvent),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BackendEvent {
+    pub backend: String,
+    pub address: IpAddr,
+    pub from: BackendState,
+    pub to: BackendState,
+    /// See `Transition::code`.
+    pub code: String,
+    pub detail: String,
+    pub at: SystemTime,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FrontendEvent {
+    pub frontend: String,
+    pub from: FrontendState,
+    pub to: FrontendState,
+    pub at: SystemTime,
+}
+
+/// The receiving end of a subscription.
+pub struct Subscription {
+    pub rx: Receiver<Event>,
+    overflowed: Arc<AtomicBool>,
+}
+
+impl Subscription {
+    /// True once the bus dropped this subscriber because its queue was full.
+    /// Check it when `rx` reports disconnection.
+    pub fn overflowed(&self) -> bool {
+        self.overflowed.load(Ordering::Acquire)
+    }
+}
+
+struct Subscriber {
+    tx: Sender<Event>,
+    overflowed: Arc<AtomicBool>,
+}
+
+/// Fan-out of events to any number of bounded subscribers.
+#[derive(Default)]
+pub struct EventBus {
+    subscribers: Mutex<Vec<Subscriber>>,
+}
+
+impl EventBus {
+    pub fn new() -> Self {
+        EventBus::default()
+    }
+
+    /// A new subscriber with a queue of `capacity` events. `initial` events
+    /// are queued first (they count against the capacity).
+    pub fn subscribe(&self, capacity: usize, initial: Vec<Event>) -> Subscription {
+        let (tx, rx) = crossbeam_channel::bounded(capacity.max(initial.len()).max(1));
+        for ev in initial {
+            // Cannot fail: the queue was sized to hold them.
+            let _ = tx.try_send(ev);
+        }
+        let overflowed = Arc::new(AtomicBool::new(false));
+        self.subscribers.lock().push(Subscriber { tx, overflowed: overflowed.clone() });
+        Subscription { rx, overflowed }
+    }
+
+    /// Delivers `ev` to every subscriber without blocking. Subscribers whose
+    /// queue is full are dropped and flagged; gone subscribers are removed.
+    /// Returns how many were dropped for overflow.
+    pub fn publish(&self, ev: &Event) -> usize {
+        let mut dropped = 0;
+        self.subscribers.lock().retain(|s| match s.tx.try_send(ev.clone()) {
+            Ok(()) => true,
+            Err(TrySendError::Full(_)) => {
+                s.overflowed.store(true, Ordering::Release);
+                dropped += 1;
+                false
+            }
+            Err(TrySendError::Disconnected(_)) => false,
+        });
+        dropped
+    }
+
+    pub fn subscriber_count(&self) -> usize {
+        self.subscribers.lock().len()
+    }
+}

@@ -1,0 +1,59 @@
+//! The immutable view of all health state that readers (gRPC, metrics, the
+//! VPP thread) get. The checker builds a new one after every change and
+//! swaps it in; readers never lock the checker.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use crate::config::{Config, Frontend};
+use crate::health::{BackendState, FrontendEval, FrontendState, HealthCounter};
+use crate::probe::ProbeResult;
+
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    /// Increases with every published snapshot.
+    pub seq: u64,
+    /// The config in force.
+    pub config: Arc<Config>,
+    pub backends: BTreeMap<String, BackendSnapshot>,
+    pub frontends: BTreeMap<String, FrontendSnapshot>,
+}
+
+#[derive(Debug, Clone)]
+pub struct BackendSnapshot {
+    pub name: String,
+    pub address: IpAddr,
+    pub state: BackendState,
+    /// The runtime enabled flag (operator enable/disable, else config).
+    pub enabled: bool,
+    /// Healthcheck name; `None` for a static backend.
+    pub healthcheck: Option<String>,
+    /// `None` for a static backend.
+    pub counter: Option<HealthCounter>,
+    pub last_result: Option<ProbeResult>,
+    pub last_result_at: Option<SystemTime>,
+    /// Newest first, at most `healthchecker.transition-history` entries.
+    pub history: Vec<Transition>,
+}
+
+/// One backend state change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transition {
+    pub at: SystemTime,
+    pub from: BackendState,
+    pub to: BackendState,
+    /// A result code (`L4CON`), or the operator action / reload that caused it
+    /// (`pause`, `resume`, `enable`, `disable`, `reload`).
+    pub code: String,
+    pub detail: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct FrontendSnapshot {
+    pub config: Frontend,
+    pub state: FrontendState,
+    /// Pools with configured (possibly operator-set) and effective weights.
+    pub eval: FrontendEval,
+}

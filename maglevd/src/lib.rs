@@ -1,0 +1,11 @@
+//! maglevd: the health-checking control plane for VPP's lb plugin.
+//!
+//! The binary (`main.rs`) is a thin shell around this library so that
+//! integration tests and benchmarks can drive the same code.
+#![forbid(unsafe_code)]
+
+pub mod checker;
+pub mod config;
+pub mod daemon;
+pub mod health;
+pub mod probe;

@@ -1,0 +1,2 @@
+//! Helpers shared by the integration tests in `tests/`.
+#![forbid(unsafe_code)]
