@@ -4,3 +4,9 @@
 //! No maglevd policy lives here. `unsafe` is allowed only in the module that
 //! maps the stats segment.
 #![deny(unsafe_code)]
+
+pub mod codec;
+pub mod frame;
+pub mod messages;
+pub mod stats;
+pub mod types;
