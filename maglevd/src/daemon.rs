@@ -1,6 +1,117 @@
 //! The maglevd process: flags, logging, threads, signals.
 
+use std::sync::Arc;
+
+use log::{error, info};
+use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+use signal_hook::iterator::Signals;
+
+use crate::checker::{Checker, NoObserver};
+use crate::config::LoadOptions;
+use crate::flags::{self, Action, Options, USAGE};
+use crate::logging::{self, Value};
+use crate::reload::ConfigSource;
+use crate::version::{BUILD_DATE, COMMIT, VERSION};
+
 /// Runs maglevd; returns the process exit status.
 pub fn main() -> i32 {
-    todo!()
+    match flags::parse(std::env::args_os().skip(1), |k| std::env::var(k).ok()) {
+        Err(e) => {
+            eprintln!("maglevd: {e}\n\n{USAGE}");
+            2
+        }
+        Ok(Action::Help) => {
+            print!("{USAGE}");
+            0
+        }
+        Ok(Action::Version) => {
+            println!("maglevd {VERSION} commit {COMMIT} built {BUILD_DATE}");
+            0
+        }
+        Ok(Action::Run(opts)) if opts.check => check(&opts),
+        Ok(Action::Run(opts)) => run(opts),
+    }
+}
+
+fn source(opts: &Options) -> ConfigSource {
+    ConfigSource { path: opts.config.clone(), opts: LoadOptions { vpp_enabled: opts.vpp_enabled() } }
+}
+
+/// `--check`: 0 valid, 1 parse error, 2 semantic error.
+fn check(opts: &Options) -> i32 {
+    match source(opts).load() {
+        Ok(c) => {
+            println!(
+                "{}: ok ({} healthchecks, {} backends, {} frontends)",
+                opts.config.display(),
+                c.healthchecks.len(),
+                c.backends.len(),
+                c.frontends.len()
+            );
+            0
+        }
+        Err(e) => {
+            eprintln!("{e}");
+            e.exit_code()
+        }
+    }
+}
+
+fn run(opts: Options) -> i32 {
+    logging::init(opts.log_level, logging::journal_from_env());
+    info!("starting version={VERSION} commit={COMMIT} build-date={BUILD_DATE} pid={}", std::process::id());
+    // Signals are registered before any thread starts so that none is missed.
+    let mut signals = match Signals::new([SIGHUP, SIGTERM, SIGINT]) {
+        Ok(s) => s,
+        Err(e) => {
+            error!("startup-failed error={}", Value(&format!("cannot install signal handlers: {e}")));
+            return 1;
+        }
+    };
+    let source = source(&opts);
+    let config = match source.load() {
+        Ok(c) => c,
+        Err(e) => {
+            error!("config-invalid error={}", Value(&e.to_string()));
+            return e.exit_code();
+        }
+    };
+    info!(
+        "config-loaded file={} healthchecks={} backends={} frontends={}",
+        Value(&opts.config.display().to_string()),
+        config.healthchecks.len(),
+        config.backends.len(),
+        config.frontends.len()
+    );
+    let checker = match Checker::start(config, Arc::new(NoObserver)) {
+        Ok(c) => c,
+        Err(e) => {
+            error!("startup-failed error={}", Value(&format!("cannot start the checker: {e}")));
+            return 1;
+        }
+    };
+    let handle = checker.handle();
+    info!("ready");
+    let mut stop_signal = "none";
+    for sig in signals.forever() {
+        match sig {
+            SIGHUP => {
+                info!("config-reload-requested signal=SIGHUP");
+                let _ = source.reload(&handle);
+            }
+            SIGTERM => {
+                stop_signal = "SIGTERM";
+                break;
+            }
+            SIGINT => {
+                stop_signal = "SIGINT";
+                break;
+            }
+            _ => {}
+        }
+    }
+    info!("stopping signal={stop_signal}");
+    checker.stop();
+    info!("stopped");
+    0
 }

@@ -7,5 +7,9 @@
 pub mod checker;
 pub mod config;
 pub mod daemon;
+pub mod flags;
 pub mod health;
+pub mod logging;
 pub mod probe;
+pub mod reload;
+pub mod version;

@@ -5,18 +5,25 @@
 //! checker publishes a new immutable [`Snapshot`] and sends transition
 //! [`Event`]s to subscribers. Nothing else mutates health state.
 
+mod core;
 pub mod events;
+pub mod observer;
 pub mod snapshot;
 
+use std::collections::BTreeMap;
 use std::fmt;
+use std::io;
 use std::sync::Arc;
+use std::thread::JoinHandle;
 
-use crossbeam_channel::Sender;
+use crossbeam_channel::{select, Receiver, Sender};
 use parking_lot::RwLock;
 
 use crate::config::Config;
+use crate::probe::{Engine, ProbeOutcome};
 
 pub use events::{BackendEvent, Event, EventBus, FrontendEvent, Subscription};
+pub use observer::{CheckerObserver, NoObserver};
 pub use snapshot::{BackendSnapshot, FrontendSnapshot, Snapshot, Transition};
 
 /// An operator action.
@@ -72,7 +79,107 @@ pub struct CheckerHandle {
     bus: Arc<EventBus>,
 }
 
-enum Request {}
+enum Request {
+    Command(Command, Sender<Result<(), CommandError>>),
+    Reload(Box<Config>, Sender<ReloadSummary>),
+    Subscribe(usize, Sender<Subscription>),
+    Stop,
+}
+
+/// The running checker thread (and the probe engine it owns).
+pub struct Checker {
+    handle: CheckerHandle,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Checker {
+    /// Starts the probe engine (`healthchecker.workers` threads) and the
+    /// checker thread, and begins probing every backend of `config`.
+    pub fn start(config: Config, observer: Arc<dyn CheckerObserver>) -> io::Result<Checker> {
+        let (outcome_tx, outcome_rx) = crossbeam_channel::unbounded::<ProbeOutcome>();
+        let engine = Engine::start(config.healthchecker.workers, outcome_tx)?;
+        let (tx, rx) = crossbeam_channel::unbounded::<Request>();
+        let config = Arc::new(config);
+        let empty = Snapshot {
+            seq: 0,
+            config: config.clone(),
+            backends: BTreeMap::new(),
+            frontends: BTreeMap::new(),
+        };
+        let snapshot = Arc::new(RwLock::new(Arc::new(empty)));
+        let bus = Arc::new(EventBus::new());
+        let handle = CheckerHandle { tx, snapshot: snapshot.clone(), bus: bus.clone() };
+        // Build the initial state before returning, so the first snapshot a
+        // caller reads already lists every backend.
+        let core = core::Core::new(config, engine, snapshot, bus, observer);
+        let thread = std::thread::Builder::new()
+            .name("checker".into())
+            .spawn(move || run(core, rx, outcome_rx))?;
+        Ok(Checker { handle, thread: Some(thread) })
+    }
+
+    pub fn handle(&self) -> CheckerHandle {
+        self.handle.clone()
+    }
+
+    /// Stops probing and joins the checker thread.
+    pub fn stop(mut self) {
+        self.stop_inner();
+    }
+
+    fn stop_inner(&mut self) {
+        let _ = self.handle.tx.send(Request::Stop);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for Checker {
+    fn drop(&mut self) {
+        self.stop_inner();
+    }
+}
+
+fn run(mut core: core::Core, requests: Receiver<Request>, outcomes: Receiver<ProbeOutcome>) {
+    loop {
+        select! {
+            recv(requests) -> req => match req {
+                Ok(Request::Stop) | Err(_) => break,
+                Ok(req) => handle_request(&mut core, req),
+            },
+            recv(outcomes) -> out => match out {
+                Ok(o) => core.on_outcome(o),
+                Err(_) => break,
+            },
+        }
+        // Drain what is already queued before publishing once.
+        while let Ok(o) = outcomes.try_recv() {
+            core.on_outcome(o);
+        }
+        core.publish();
+    }
+    core.shutdown();
+}
+
+fn handle_request(core: &mut core::Core, req: Request) {
+    match req {
+        Request::Command(cmd, reply) => {
+            let r = core.on_command(cmd);
+            core.publish();
+            let _ = reply.send(r);
+        }
+        Request::Reload(config, reply) => {
+            let summary = core.on_reload(*config);
+            core.publish();
+            let _ = reply.send(summary);
+        }
+        Request::Subscribe(capacity, reply) => {
+            let _ = reply.send(core.on_subscribe(capacity));
+        }
+        Request::Stop => {}
+    }
+}
 
 impl CheckerHandle {
     /// The current snapshot (never blocks on the checker thread).
@@ -82,21 +189,29 @@ impl CheckerHandle {
 
     /// Applies an operator action; returns when the checker has applied it.
     pub fn command(&self, cmd: Command) -> Result<(), CommandError> {
-        let _ = (cmd, &self.tx);
-        todo!()
+        let (tx, rx) = crossbeam_channel::bounded(1);
+        self.tx.send(Request::Command(cmd, tx)).map_err(|_| CommandError::Stopped)?;
+        rx.recv().map_err(|_| CommandError::Stopped)?
     }
 
     /// Replaces the config (already validated).
     pub fn reload(&self, config: Config) -> Result<ReloadSummary, CommandError> {
-        let _ = config;
-        todo!()
+        let (tx, rx) = crossbeam_channel::bounded(1);
+        self.tx.send(Request::Reload(Box::new(config), tx)).map_err(|_| CommandError::Stopped)?;
+        rx.recv().map_err(|_| CommandError::Stopped)
     }
 
     /// Subscribes to transition events. The first events are the current
     /// state of every backend and frontend with `from == to`; no transition
     /// is lost or duplicated between them and the live stream.
     pub fn subscribe(&self, capacity: usize) -> Result<Subscription, CommandError> {
-        let _ = (capacity, &self.bus);
-        todo!()
+        let (tx, rx) = crossbeam_channel::bounded(1);
+        self.tx.send(Request::Subscribe(capacity, tx)).map_err(|_| CommandError::Stopped)?;
+        rx.recv().map_err(|_| CommandError::Stopped)
+    }
+
+    /// How many event subscribers are connected.
+    pub fn subscriber_count(&self) -> usize {
+        self.bus.subscriber_count()
     }
 }

@@ -1,0 +1,536 @@
+//! The checker thread's state and its handling of each input.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::Arc;
+use std::time::{Instant, SystemTime};
+
+use log::{debug, info, warn};
+use parking_lot::RwLock;
+
+use super::events::{BackendEvent, Event, EventBus, FrontendEvent};
+use super::observer::CheckerObserver;
+use super::snapshot::{BackendSnapshot, FrontendSnapshot, Snapshot, Transition};
+use super::{Command, CommandError, ReloadSummary};
+use crate::config::{Backend, Config, Frontend};
+use crate::health::interval::{base_interval, initial_delay, jittered};
+use crate::health::{evaluate_frontend, BackendState, FrontendState, HealthCounter};
+use crate::logging::Value;
+use crate::probe::{CancelToken, Engine, ProbeJob, ProbeOutcome, ProbeResult, ProbeTarget};
+
+/// Runtime state of one backend.
+struct BackendRt {
+    cfg: Backend,
+    state: BackendState,
+    /// The operator's (or config's) enabled choice.
+    enabled: bool,
+    /// `None` for static backends.
+    counter: Option<HealthCounter>,
+    last_result: Option<ProbeResult>,
+    last_result_at: Option<SystemTime>,
+    /// Newest first.
+    history: VecDeque<Transition>,
+    /// Bumped whenever probing restarts; outcomes of older generations are dropped.
+    generation: u64,
+    token: CancelToken,
+    target: Option<Arc<ProbeTarget>>,
+}
+
+/// Key of an operator weight override: (frontend, pool, backend).
+type WeightKey = (String, String, String);
+
+pub(super) struct Core {
+    config: Arc<Config>,
+    backends: BTreeMap<String, BackendRt>,
+    frontend_states: BTreeMap<String, FrontendState>,
+    weights: HashMap<WeightKey, u8>,
+    engine: Engine,
+    rng: fastrand::Rng,
+    seq: u64,
+    next_generation: u64,
+    published: Arc<RwLock<Arc<Snapshot>>>,
+    bus: Arc<EventBus>,
+    observer: Arc<dyn CheckerObserver>,
+    dirty: bool,
+}
+
+impl Core {
+    pub(super) fn new(
+        config: Arc<Config>,
+        engine: Engine,
+        published: Arc<RwLock<Arc<Snapshot>>>,
+        bus: Arc<EventBus>,
+        observer: Arc<dyn CheckerObserver>,
+    ) -> Core {
+        let mut core = Core {
+            config: config.clone(),
+            backends: BTreeMap::new(),
+            frontend_states: BTreeMap::new(),
+            weights: HashMap::new(),
+            engine,
+            rng: fastrand::Rng::new(),
+            seq: 0,
+            next_generation: 1,
+            published,
+            bus,
+            observer,
+            dirty: true,
+        };
+        for backend in config.backends.values() {
+            core.add_backend(backend.clone());
+        }
+        core.recompute_frontends();
+        core.publish();
+        core
+    }
+
+    pub(super) fn shutdown(self) {
+        for rt in self.backends.values() {
+            rt.token.cancel();
+        }
+        self.engine.shutdown();
+    }
+
+    // ----- inputs -----
+
+    pub(super) fn on_outcome(&mut self, outcome: ProbeOutcome) {
+        let now = Instant::now();
+        let Some(rt) = self.backends.get_mut(&outcome.backend) else { return };
+        if outcome.generation != rt.generation || !rt.state.is_active() {
+            return; // paused, disabled, removed or restarted since
+        }
+        let Some(target) = rt.target.clone() else { return };
+        self.observer.on_probe(&outcome, target.check.probe.probe_type());
+        let result = outcome.result;
+        debug!(
+            "probe-result backend={} code={} duration_ms={} detail={}",
+            Value(&outcome.backend),
+            result.code,
+            result.duration.as_millis(),
+            Value(&result.detail)
+        );
+        let counter = rt.counter.get_or_insert_with(|| HealthCounter::unknown(target.check.rise, target.check.fall));
+        counter.record(result.is_pass());
+        let new_state = if counter.is_up() { BackendState::Up } else { BackendState::Down };
+        let counter = *counter;
+        rt.last_result = Some(result.clone());
+        rt.last_result_at = Some(SystemTime::now());
+        self.dirty = true;
+        let name = outcome.backend;
+        if new_state != rt.state {
+            self.transition(&name, new_state, result.code.as_str(), &result.detail);
+        }
+        // Schedule from completion, so a late probe never causes a burst.
+        let base = base_interval(&target.check, new_state, &counter);
+        let delay = jittered(base, target.check.jitter_percent, &mut self.rng);
+        self.schedule(&name, now + delay);
+    }
+
+    pub(super) fn on_command(&mut self, cmd: Command) -> Result<(), CommandError> {
+        match cmd {
+            Command::Pause { backend } => self.pause(&backend),
+            Command::Resume { backend } => self.resume(&backend),
+            Command::Enable { backend } => self.enable(&backend),
+            Command::Disable { backend } => self.disable(&backend),
+            Command::SetWeight { frontend, pool, backend, weight, flush: _ } => {
+                self.set_weight(frontend, pool, backend, weight)
+            }
+        }
+    }
+
+    pub(super) fn on_subscribe(&mut self, capacity: usize) -> super::Subscription {
+        let at = SystemTime::now();
+        let mut initial = Vec::with_capacity(self.backends.len() + self.frontend_states.len());
+        for (name, rt) in &self.backends {
+            let last = rt.history.front();
+            initial.push(Event::Backend(BackendEvent {
+                backend: name.clone(),
+                address: rt.cfg.address,
+                from: rt.state,
+                to: rt.state,
+                code: last.map(|t| t.code.clone()).unwrap_or_default(),
+                detail: last.map(|t| t.detail.clone()).unwrap_or_default(),
+                at: last.map(|t| t.at).unwrap_or(at),
+            }));
+        }
+        for (name, state) in &self.frontend_states {
+            initial.push(Event::Frontend(FrontendEvent { frontend: name.clone(), from: *state, to: *state, at }));
+        }
+        self.bus.subscribe(capacity, initial)
+    }
+
+    pub(super) fn on_reload(&mut self, new: Config) -> ReloadSummary {
+        let new = Arc::new(new);
+        let mut summary = ReloadSummary::default();
+        if new.healthchecker.workers != self.config.healthchecker.workers {
+            warn!(
+                "config-reload-ignored key=maglev.healthchecker.workers detail={}",
+                Value("the probe pool size changes only at restart")
+            );
+        }
+        let old_names: Vec<String> = self.backends.keys().cloned().collect();
+        for name in old_names {
+            match new.backends.get(&name) {
+                None => {
+                    self.remove_backend(&name);
+                    summary.removed.push(name);
+                }
+                Some(b) if *b != self.backends[&name].cfg => {
+                    self.restart_backend(b.clone());
+                    summary.restarted.push(name);
+                }
+                Some(_) => summary.unchanged.push(name),
+            }
+        }
+        for (name, b) in &new.backends {
+            if !self.backends.contains_key(name) {
+                self.add_backend(b.clone());
+                summary.added.push(name.clone());
+            }
+        }
+        // Runtime weights survive unless the reload changed that entry.
+        let old = std::mem::replace(&mut self.config, new.clone());
+        self.weights.retain(|(fe, pool, be), _| {
+            let configured = |c: &Config| {
+                c.frontends.get(fe).and_then(|f| f.pools.iter().find(|p| &p.name == pool)).and_then(|p| {
+                    p.backends.iter().find(|pb| &pb.backend == be).map(|pb| pb.weight)
+                })
+            };
+            let survives = configured(&new).is_some()
+                && configured(&new) == configured(&old)
+                && !summary.restarted.contains(be);
+            survives
+        });
+        self.frontend_states.retain(|name, _| new.frontends.contains_key(name));
+        self.dirty = true;
+        self.recompute_frontends();
+        summary
+    }
+
+    // ----- operator actions -----
+
+    fn backend_mut(&mut self, name: &str) -> Result<&mut BackendRt, CommandError> {
+        self.backends.get_mut(name).ok_or_else(|| CommandError::NotFound(format!("backend {name:?}")))
+    }
+
+    fn pause(&mut self, name: &str) -> Result<(), CommandError> {
+        let rt = self.backend_mut(name)?;
+        match rt.state {
+            BackendState::Disabled => {
+                return Err(CommandError::FailedPrecondition(format!(
+                    "backend {name:?} is disabled: enable it instead of pausing"
+                )))
+            }
+            BackendState::Paused => return Ok(()),
+            _ => {}
+        }
+        rt.token.cancel();
+        rt.generation = 0;
+        info!("backend-pause backend={}", Value(name));
+        self.transition(name, BackendState::Paused, "pause", "operator");
+        self.recompute_frontends();
+        Ok(())
+    }
+
+    fn resume(&mut self, name: &str) -> Result<(), CommandError> {
+        let rt = self.backend_mut(name)?;
+        match rt.state {
+            BackendState::Disabled => {
+                return Err(CommandError::FailedPrecondition(format!(
+                    "backend {name:?} is disabled: enable it instead of resuming"
+                )))
+            }
+            BackendState::Paused => {}
+            _ => return Ok(()),
+        }
+        info!("backend-resume backend={}", Value(name));
+        self.start_probing(name, "resume", true);
+        self.recompute_frontends();
+        Ok(())
+    }
+
+    fn disable(&mut self, name: &str) -> Result<(), CommandError> {
+        let rt = self.backend_mut(name)?;
+        rt.enabled = false;
+        if rt.state == BackendState::Disabled {
+            return Ok(());
+        }
+        rt.token.cancel();
+        rt.generation = 0;
+        info!("backend-disable backend={}", Value(name));
+        self.transition(name, BackendState::Disabled, "disable", "operator");
+        self.recompute_frontends();
+        Ok(())
+    }
+
+    fn enable(&mut self, name: &str) -> Result<(), CommandError> {
+        let rt = self.backend_mut(name)?;
+        rt.enabled = true;
+        if rt.state != BackendState::Disabled {
+            return Ok(());
+        }
+        info!("backend-enable backend={}", Value(name));
+        self.start_probing(name, "enable", true);
+        self.recompute_frontends();
+        Ok(())
+    }
+
+    fn set_weight(&mut self, frontend: String, pool: String, backend: String, weight: u8) -> Result<(), CommandError> {
+        if weight > 100 {
+            return Err(CommandError::InvalidArgument(format!("weight {weight} is out of range 0..100")));
+        }
+        let fe = self
+            .config
+            .frontends
+            .get(&frontend)
+            .ok_or_else(|| CommandError::NotFound(format!("frontend {frontend:?}")))?;
+        let p = fe
+            .pools
+            .iter()
+            .find(|p| p.name == pool)
+            .ok_or_else(|| CommandError::NotFound(format!("pool {pool:?} in frontend {frontend:?}")))?;
+        if !p.backends.iter().any(|pb| pb.backend == backend) {
+            return Err(CommandError::NotFound(format!(
+                "backend {backend:?} in pool {pool:?} of frontend {frontend:?}"
+            )));
+        }
+        info!(
+            "frontend-weight-set frontend={} pool={} backend={} weight={weight}",
+            Value(&frontend),
+            Value(&pool),
+            Value(&backend)
+        );
+        self.weights.insert((frontend, pool, backend), weight);
+        self.dirty = true;
+        self.recompute_frontends();
+        Ok(())
+    }
+
+    // ----- backend life cycle -----
+
+    fn add_backend(&mut self, cfg: Backend) {
+        let name = cfg.name.clone();
+        let enabled = cfg.enabled;
+        self.backends.insert(
+            name.clone(),
+            BackendRt {
+                cfg,
+                state: BackendState::Unknown,
+                enabled,
+                counter: None,
+                last_result: None,
+                last_result_at: None,
+                history: VecDeque::new(),
+                generation: 0,
+                token: CancelToken::new(),
+                target: None,
+            },
+        );
+        if enabled {
+            self.start_probing(&name, "start", false);
+        } else {
+            self.transition(&name, BackendState::Disabled, "disable", "disabled in config");
+        }
+        self.dirty = true;
+    }
+
+    /// A reload changed the backend's address, healthcheck or enabled flag.
+    fn restart_backend(&mut self, cfg: Backend) {
+        let name = cfg.name.clone();
+        let Some(rt) = self.backends.get_mut(&name) else { return };
+        rt.token.cancel();
+        rt.generation = 0;
+        rt.enabled = cfg.enabled;
+        rt.cfg = cfg;
+        rt.last_result = None;
+        rt.last_result_at = None;
+        if rt.enabled {
+            self.start_probing(&name, "reload", false);
+        } else if rt.state != BackendState::Disabled {
+            self.transition(&name, BackendState::Disabled, "reload", "disabled in config");
+        }
+        self.dirty = true;
+    }
+
+    fn remove_backend(&mut self, name: &str) {
+        if let Some(rt) = self.backends.get_mut(name) {
+            rt.token.cancel();
+            rt.generation = 0;
+        }
+        self.transition(name, BackendState::Removed, "reload", "removed from config");
+        self.backends.remove(name);
+        self.dirty = true;
+    }
+
+    /// Enters `unknown` and (re)starts probing: a static backend passes at
+    /// once; a checked one probes now (`immediate`) or after a random
+    /// fraction of its interval (start, reload: no burst).
+    fn start_probing(&mut self, name: &str, cause: &str, immediate: bool) {
+        let generation = self.next_generation;
+        self.next_generation += 1;
+        let Some(rt) = self.backends.get_mut(name) else { return };
+        rt.token.cancel();
+        rt.token = CancelToken::new();
+        rt.generation = generation;
+        let check = rt.cfg.healthcheck.clone();
+        rt.counter = check.as_ref().map(|c| HealthCounter::unknown(c.rise, c.fall));
+        rt.target = check.as_ref().map(|c| {
+            Arc::new(ProbeTarget { backend: name.to_string(), address: rt.cfg.address, check: c.clone() })
+        });
+        if rt.state != BackendState::Unknown {
+            self.transition(name, BackendState::Unknown, cause, "probing restarted");
+        }
+        match check {
+            None => {
+                let result = ProbeResult::static_pass();
+                if let Some(rt) = self.backends.get_mut(name) {
+                    rt.last_result = Some(result.clone());
+                    rt.last_result_at = Some(SystemTime::now());
+                }
+                self.transition(name, BackendState::Up, result.code.as_str(), &result.detail);
+            }
+            Some(c) => {
+                let delay = if immediate {
+                    std::time::Duration::ZERO
+                } else {
+                    initial_delay(c.interval, &mut self.rng)
+                };
+                self.schedule(name, Instant::now() + delay);
+            }
+        }
+        self.dirty = true;
+    }
+
+    fn schedule(&mut self, name: &str, at: Instant) {
+        let Some(rt) = self.backends.get(name) else { return };
+        let Some(target) = rt.target.clone() else { return };
+        self.engine.schedule(at, ProbeJob { target, generation: rt.generation, token: rt.token.clone() });
+    }
+
+    /// Records a state change, logs it and tells subscribers.
+    fn transition(&mut self, name: &str, to: BackendState, code: &str, detail: &str) {
+        let history_len = self.config.healthchecker.transition_history.max(1);
+        let Some(rt) = self.backends.get_mut(name) else { return };
+        let from = rt.state;
+        if from == to {
+            return;
+        }
+        let at = SystemTime::now();
+        rt.state = to;
+        rt.history.push_front(Transition {
+            at,
+            from,
+            to,
+            code: code.to_string(),
+            detail: detail.to_string(),
+        });
+        rt.history.truncate(history_len);
+        let line = format!(
+            "backend-transition backend={} from={from} to={to} code={} detail={}",
+            Value(name),
+            Value(code),
+            Value(detail)
+        );
+        if to == BackendState::Down {
+            warn!("{line}");
+        } else {
+            info!("{line}");
+        }
+        let ev = BackendEvent {
+            backend: name.to_string(),
+            address: rt.cfg.address,
+            from,
+            to,
+            code: code.to_string(),
+            detail: detail.to_string(),
+            at,
+        };
+        self.observer.on_transition(&ev);
+        self.emit(Event::Backend(ev));
+        self.dirty = true;
+    }
+
+    fn emit(&self, ev: Event) {
+        let dropped = self.bus.publish(&ev);
+        if dropped > 0 {
+            warn!("watch-overflow subscribers={dropped} detail={}", Value("event queue full; stream ended"));
+        }
+    }
+
+    // ----- frontends and snapshot -----
+
+    fn state_of(&self, backend: &str) -> BackendState {
+        self.backends.get(backend).map(|b| b.state).unwrap_or(BackendState::Removed)
+    }
+
+    fn weight_of(&self, fe: &Frontend, pool_index: usize, backend: &str) -> u8 {
+        let Some(pool) = fe.pools.get(pool_index) else { return 0 };
+        let key = (fe.name.clone(), pool.name.clone(), backend.to_string());
+        if let Some(w) = self.weights.get(&key) {
+            return *w;
+        }
+        pool.backends.iter().find(|pb| pb.backend == backend).map(|pb| pb.weight).unwrap_or(0)
+    }
+
+    /// Re-evaluates every frontend and emits frontend transitions.
+    fn recompute_frontends(&mut self) {
+        let config = self.config.clone();
+        for fe in config.frontends.values() {
+            let eval = evaluate_frontend(fe, |b| self.state_of(b), |i, b| self.weight_of(fe, i, b));
+            let old = self.frontend_states.get(&fe.name).copied().unwrap_or(FrontendState::Unknown);
+            if eval.state != old {
+                let at = SystemTime::now();
+                self.frontend_states.insert(fe.name.clone(), eval.state);
+                let line = format!("frontend-transition frontend={} from={old} to={}", Value(&fe.name), eval.state);
+                if eval.state == FrontendState::Down {
+                    warn!("{line}");
+                } else {
+                    info!("{line}");
+                }
+                self.emit(Event::Frontend(FrontendEvent { frontend: fe.name.clone(), from: old, to: eval.state, at }));
+            } else {
+                self.frontend_states.entry(fe.name.clone()).or_insert(old);
+            }
+        }
+        self.dirty = true;
+    }
+
+    /// Publishes a new snapshot if anything changed since the last one.
+    pub(super) fn publish(&mut self) {
+        if !self.dirty {
+            return;
+        }
+        self.dirty = false;
+        self.seq += 1;
+        let backends = self
+            .backends
+            .iter()
+            .map(|(name, rt)| {
+                (
+                    name.clone(),
+                    BackendSnapshot {
+                        name: name.clone(),
+                        address: rt.cfg.address,
+                        state: rt.state,
+                        enabled: rt.enabled,
+                        healthcheck: rt.cfg.healthcheck.as_ref().map(|c| c.name.clone()),
+                        counter: rt.counter,
+                        last_result: rt.last_result.clone(),
+                        last_result_at: rt.last_result_at,
+                        history: rt.history.iter().cloned().collect(),
+                    },
+                )
+            })
+            .collect();
+        let frontends = self
+            .config
+            .frontends
+            .values()
+            .map(|fe| {
+                let eval = evaluate_frontend(fe, |b| self.state_of(b), |i, b| self.weight_of(fe, i, b));
+                (fe.name.clone(), FrontendSnapshot { config: fe.clone(), state: eval.state, eval })
+            })
+            .collect();
+        let snap = Snapshot { seq: self.seq, config: self.config.clone(), backends, frontends };
+        *self.published.write() = Arc::new(snap);
+    }
+}

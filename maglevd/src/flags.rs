@@ -1,0 +1,182 @@
+//! maglevd's command line and environment (PRODUCT.md §4). Flags win over
+//! the environment.
+
+use std::ffi::OsString;
+use std::fmt;
+use std::path::PathBuf;
+
+use log::LevelFilter;
+
+use crate::logging::parse_level;
+
+pub const USAGE: &str = "\
+usage: maglevd [options]
+
+options (environment variable in brackets):
+  --config PATH          config file [MAGLEV_CONFIG] (default /etc/vpp-maglev/maglev.yaml)
+  --grpc-addr ADDR       gRPC listen address, host:port or unix:/path [MAGLEV_GRPC_ADDR]
+                         (default localhost:9090)
+  --metrics-addr ADDR    Prometheus /metrics address; empty disables [MAGLEV_METRICS_ADDR]
+                         (default :9091)
+  --vpp-api-addr PATH    VPP API socket; empty disables VPP [MAGLEV_VPP_API_ADDR]
+                         (default /run/vpp/api.sock)
+  --vpp-stats-addr PATH  VPP stats socket [MAGLEV_VPP_STATS_ADDR] (default /run/vpp/stats.sock)
+  --log-level LEVEL      error, warn, info, debug or trace [MAGLEV_LOG_LEVEL] (default info)
+  --reflection BOOL      serve gRPC server reflection (default true)
+  --check                validate the config and exit: 0 valid, 1 parse error, 2 semantic error
+  --version              print version, commit and build date and exit
+  --help                 print this help and exit
+";
+
+/// The resolved options.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Options {
+    pub config: PathBuf,
+    pub grpc_addr: String,
+    pub metrics_addr: String,
+    pub vpp_api_addr: String,
+    pub vpp_stats_addr: String,
+    pub log_level: LevelFilter,
+    pub reflection: bool,
+    pub check: bool,
+}
+
+/// What the command line asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    Run(Options),
+    Help,
+    Version,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FlagError(pub String);
+
+impl fmt::Display for FlagError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl Options {
+    pub fn vpp_enabled(&self) -> bool {
+        !self.vpp_api_addr.is_empty()
+    }
+}
+
+/// Parses `args` (without the program name), falling back to `env`.
+pub fn parse(
+    args: impl IntoIterator<Item = OsString>,
+    env: impl Fn(&str) -> Option<String>,
+) -> Result<Action, FlagError> {
+    use lexopt::prelude::*;
+    let env_or = |key: &str, default: &str| env(key).unwrap_or_else(|| default.to_string());
+    let mut config = None;
+    let mut grpc_addr = None;
+    let mut metrics_addr = None;
+    let mut vpp_api_addr = None;
+    let mut vpp_stats_addr = None;
+    let mut log_level = None;
+    let mut reflection = true;
+    let mut check = false;
+
+    let mut parser = lexopt::Parser::from_args(args);
+    let err = |e: lexopt::Error| FlagError(e.to_string());
+    while let Some(arg) = parser.next().map_err(err)? {
+        match arg {
+            Long("config") => config = Some(parser.value().map_err(err)?.string().map_err(err)?),
+            Long("grpc-addr") => grpc_addr = Some(parser.value().map_err(err)?.string().map_err(err)?),
+            Long("metrics-addr") => metrics_addr = Some(parser.value().map_err(err)?.string().map_err(err)?),
+            Long("vpp-api-addr") => vpp_api_addr = Some(parser.value().map_err(err)?.string().map_err(err)?),
+            Long("vpp-stats-addr") => {
+                vpp_stats_addr = Some(parser.value().map_err(err)?.string().map_err(err)?)
+            }
+            Long("log-level") => log_level = Some(parser.value().map_err(err)?.string().map_err(err)?),
+            Long("reflection") => {
+                let v = parser.value().map_err(err)?.string().map_err(err)?;
+                reflection = parse_bool(&v)
+                    .ok_or_else(|| FlagError(format!("invalid value {v:?} for --reflection: use true or false")))?;
+            }
+            Long("check") => check = true,
+            Long("version") => return Ok(Action::Version),
+            Long("help") | Short('h') => return Ok(Action::Help),
+            other => return Err(FlagError(other.unexpected().to_string())),
+        }
+    }
+    let level_str = log_level.unwrap_or_else(|| env_or("MAGLEV_LOG_LEVEL", "info"));
+    let log_level = parse_level(&level_str).ok_or_else(|| {
+        FlagError(format!("invalid log level {level_str:?}: use error, warn, info, debug or trace"))
+    })?;
+    Ok(Action::Run(Options {
+        config: PathBuf::from(config.unwrap_or_else(|| env_or("MAGLEV_CONFIG", "/etc/vpp-maglev/maglev.yaml"))),
+        grpc_addr: grpc_addr.unwrap_or_else(|| env_or("MAGLEV_GRPC_ADDR", "localhost:9090")),
+        metrics_addr: metrics_addr.unwrap_or_else(|| env_or("MAGLEV_METRICS_ADDR", ":9091")),
+        vpp_api_addr: vpp_api_addr.unwrap_or_else(|| env_or("MAGLEV_VPP_API_ADDR", "/run/vpp/api.sock")),
+        vpp_stats_addr: vpp_stats_addr.unwrap_or_else(|| env_or("MAGLEV_VPP_STATS_ADDR", "/run/vpp/stats.sock")),
+        log_level,
+        reflection,
+        check,
+    }))
+}
+
+fn parse_bool(s: &str) -> Option<bool> {
+    match s.to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" | "on" => Some(true),
+        "false" | "0" | "no" | "off" => Some(false),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(args: &[&str], env: &[(&str, &str)]) -> Result<Action, FlagError> {
+        let env: Vec<(String, String)> = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        parse(args.iter().map(OsString::from), move |k| {
+            env.iter().find(|(ek, _)| ek == k).map(|(_, v)| v.clone())
+        })
+    }
+
+    fn opts(args: &[&str], env: &[(&str, &str)]) -> Options {
+        match run(args, env) {
+            Ok(Action::Run(o)) => o,
+            other => panic!("expected options, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn defaults() {
+        let o = opts(&[], &[]);
+        assert_eq!(o.config, PathBuf::from("/etc/vpp-maglev/maglev.yaml"));
+        assert_eq!(o.grpc_addr, "localhost:9090");
+        assert_eq!(o.metrics_addr, ":9091");
+        assert_eq!(o.vpp_api_addr, "/run/vpp/api.sock");
+        assert_eq!(o.vpp_stats_addr, "/run/vpp/stats.sock");
+        assert_eq!(o.log_level, LevelFilter::Info);
+        assert!(o.reflection && !o.check && o.vpp_enabled());
+    }
+
+    #[test]
+    fn flags_win_over_env_and_empty_disables_vpp() {
+        let o = opts(
+            &["--config", "/tmp/a.yaml", "--vpp-api-addr=", "--reflection=false", "--log-level", "debug"],
+            &[("MAGLEV_CONFIG", "/env.yaml"), ("MAGLEV_GRPC_ADDR", "unix:/run/m.sock")],
+        );
+        assert_eq!(o.config, PathBuf::from("/tmp/a.yaml"));
+        assert_eq!(o.grpc_addr, "unix:/run/m.sock");
+        assert!(!o.vpp_enabled());
+        assert!(!o.reflection);
+        assert_eq!(o.log_level, LevelFilter::Debug);
+    }
+
+    #[test]
+    fn bad_flags_are_errors() {
+        assert!(run(&["--bogus"], &[]).is_err());
+        assert!(run(&["--log-level", "loud"], &[]).is_err());
+        assert!(run(&["--reflection", "maybe"], &[]).is_err());
+        assert!(run(&["--config"], &[]).is_err());
+        assert!(run(&[], &[("MAGLEV_LOG_LEVEL", "nope")]).is_err());
+        assert_eq!(run(&["--version"], &[]), Ok(Action::Version));
+    }
+}
