@@ -102,10 +102,11 @@ impl Core {
         self.observer.on_probe(&outcome, target.check.probe.probe_type());
         let result = outcome.result;
         debug!(
-            "probe-result backend={} code={} duration_ms={} detail={}",
+            "probe-result backend={} code={} duration_ms={} late_ms={} detail={}",
             Value(&outcome.backend),
             result.code,
             result.duration.as_millis(),
+            outcome.started.saturating_duration_since(outcome.due).as_millis(),
             Value(&result.detail)
         );
         let counter = rt.counter.get_or_insert_with(|| HealthCounter::unknown(target.check.rise, target.check.fall));
