@@ -14,6 +14,7 @@ impl Ip46 {
         Ip46(bytes)
     }
 
+    #[cfg(test)]
     pub fn from_ip(ip: IpAddr) -> Self {
         match ip {
             IpAddr::V4(v4) => {
@@ -32,10 +33,6 @@ impl Ip46 {
     /// `ip46_address_is_ip4`: the first 12 bytes are zero.
     pub fn is_ip4(&self) -> bool {
         self.0[..12].iter().all(|b| *b == 0)
-    }
-
-    pub fn is_zero(&self) -> bool {
-        self.0.iter().all(|b| *b == 0)
     }
 
     /// The address as VPP prints and encodes it (`IP46_TYPE_ANY`).

@@ -4,7 +4,10 @@
 //! expire, VIPs without any bucket count "no server configured", and every
 //! packet is counted on the VIP prefix's route (`/net/route/to`).
 
-use crate::lb::{LbState, COUNTER_FIRST_PACKET, COUNTER_NEXT_PACKET, COUNTER_NO_SERVER, N_THREADS};
+use crate::lb::{
+    LbState, COUNTER_FIRST_PACKET, COUNTER_NEXT_PACKET, COUNTER_NO_SERVER, COUNTER_UNTRACKED_PACKET,
+    N_THREADS,
+};
 
 /// Average L3 packet size used for the route byte counters.
 const PACKET_BYTES: u64 = 700;
@@ -18,6 +21,9 @@ pub fn tick(state: &mut LbState, rng: &mut fastrand::Rng) {
     let indices: Vec<usize> = state.vip_slots().filter(|(_, v)| v.used).map(|(i, _)| i).collect();
     for index in indices {
         let thread = rng.usize(0..N_THREADS);
+        // The sticky table holds this many flows; beyond it new sessions
+        // are forwarded by bucket but not tracked.
+        let capacity = u64::from(state.conf.sticky_buckets_per_core) * N_THREADS as u64;
         let new_sessions = rng.u64(0..MAX_NEW_SESSIONS);
         let Some(vip) = state.vip_mut(index) else { continue };
         let (prefix, plen) = (vip.key.prefix, vip.key.plen);
@@ -31,25 +37,33 @@ pub fn tick(state: &mut LbState, rng: &mut fastrand::Rng) {
             }
         }
 
-        let (first, no_server) = if vip.has_buckets() {
+        let mut tracked: u64 = vip.ases().iter().map(|a| a.flows).sum();
+        let (mut first, mut untracked, mut no_server) = (0, 0, 0);
+        if vip.has_buckets() {
             for _ in 0..new_sessions {
+                if tracked >= capacity {
+                    untracked += 1;
+                    continue;
+                }
                 let table = vip.new_flow_table();
                 let bucket = rng.usize(0..table.len());
                 if let Some(Some(as_index)) = table.get(bucket).copied() {
                     if let Some(a) = vip.as_mut(as_index) {
                         a.flows += 1;
+                        tracked += 1;
+                        first += 1;
                     }
                 }
             }
-            (new_sessions, 0)
         } else {
-            (0, new_sessions)
-        };
+            no_server = new_sessions;
+        }
 
         state.count_vip(index, thread, COUNTER_NEXT_PACKET, next_packets);
         state.count_vip(index, thread, COUNTER_FIRST_PACKET, first);
+        state.count_vip(index, thread, COUNTER_UNTRACKED_PACKET, untracked);
         state.count_vip(index, thread, COUNTER_NO_SERVER, no_server);
-        let packets = next_packets + first + no_server;
+        let packets = next_packets + first + untracked + no_server;
         if let Some(route) = state.fib.lookup(prefix, plen, true) {
             state.fib.count(route.stats_index, thread, packets, packets * PACKET_BYTES);
         }
@@ -102,5 +116,19 @@ mod tests {
         let route = s.fib.lookup(ip("192.0.2.1"), 128, true).unwrap();
         let packets: u64 = s.fib.to_counters()[route.stats_index as usize].iter().map(|c| c.packets).sum();
         assert_eq!(packets, totals.iter().sum::<u64>());
+    }
+
+    #[test]
+    fn full_sticky_table_counts_untracked() {
+        let mut s = LbState::default();
+        s.set_conf([0; 4], [0; 16], 1, 40).unwrap();
+        let (v, key) = add_vip(&mut s, "192.0.2.1");
+        s.add_as(&key, ip("10.0.0.2"), 100).unwrap();
+        let mut rng = fastrand::Rng::with_seed(3);
+        for _ in 0..20 {
+            tick(&mut s, &mut rng);
+        }
+        assert!(s.vip(v).unwrap().ases()[0].flows <= 2);
+        assert!(s.vip_counter_totals(v)[crate::lb::COUNTER_UNTRACKED_PACKET] > 0);
     }
 }
