@@ -1,0 +1,72 @@
+//! VPP's own Python client (`vpp_papi` from PyPI, in a venv this test
+//! creates and caches in the target dir) accepts vppsim as a VPP and sees
+//! VPP's behaviour: the script `tests/papi/vppsim_lifecycle.py` asserts on
+//! every value; its output is shown when it fails. Without PyPI the test
+//! fails (it never skips).
+
+mod vppsim_support;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use vppsim_support::VppSim;
+
+const VPP_PAPI: &str = "vpp_papi==2.4.2";
+
+/// The venv shared with the other vpp_papi tests of this crate.
+fn venv_python() -> PathBuf {
+    let venv = Path::new(env!("CARGO_TARGET_TMPDIR")).join("vpp-papi-2.4.2-venv");
+    let python = venv.join("bin/python");
+    let ready = || Command::new(&python).args(["-c", "import vpp_papi"]).status().is_ok_and(|s| s.success());
+    if ready() {
+        return python;
+    }
+    let out = Command::new("python3")
+        .args(["-m", "venv", "--clear"])
+        .arg(&venv)
+        .output()
+        .expect("run python3 -m venv");
+    assert!(
+        out.status.success(),
+        "python3 -m venv failed (install python3-venv): {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = Command::new(venv.join("bin/pip"))
+        .args(["install", "--quiet", "--disable-pip-version-check", "--timeout", "30", VPP_PAPI])
+        .output()
+        .expect("run pip");
+    assert!(
+        out.status.success(),
+        "pip install {VPP_PAPI} failed; this test needs PyPI:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(ready(), "vpp_papi installed but `import vpp_papi` fails");
+    python
+}
+
+#[test]
+fn vpp_papi_drives_vppsim_like_vpp() {
+    let python = venv_python();
+    let sim = VppSim::start(&["--version-string", "26.10-rc0~374-gb575ec2c56d"]);
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out = Command::new(&python)
+        .arg(manifest.join("tests/papi/vppsim_lifecycle.py"))
+        .arg(manifest.join("tests/data/apijson"))
+        .arg(&sim.api)
+        .arg("26.10-rc0~374-gb575ec2c56d")
+        .output()
+        .expect("run python");
+    let output = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "vpp_papi script failed:\n{output}");
+    assert!(output.contains("ALL OK"), "script did not finish:\n{output}");
+
+    // vppsim saw the same story.
+    let log = sim.request_log_lines();
+    assert!(
+        log.iter().any(|l| l.contains("\"msg\":\"lb_as_set_weight\"") && l.contains("\"as\":\"10.0.0.3\"")),
+        "{log:#?}"
+    );
+    let state = sim.control("state").join("\n");
+    assert!(state.contains("as 10.0.0.3 weight 0 buckets 0"), "{state}");
+}
