@@ -1,30 +1,321 @@
 //! Timer wheel + fixed worker pool.
+//!
+//! `schedule` hands a job to the wheel thread over an unbounded channel, so
+//! callers (the checker core) never block. The wheel thread sleeps until
+//! the next occupied tick, moves due jobs to the workers' queue and drops
+//! the cancelled ones. Each job runs once: the engine never repeats or
+//! "catches up" a late probe; rescheduling is the caller's business, and
+//! the lateness (`started - due`) is reported in every outcome.
 
 use std::io;
-use std::time::Instant;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
-use crossbeam_channel::Sender;
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 
+use super::pool::{Dispatch, Pool, Shared};
+use super::wheel::Wheel;
 use super::{ProbeJob, ProbeOutcome};
+
+/// Wheel resolution: a probe starts at most this much after it is due
+/// (plus waiting for a free worker).
+const TICK: Duration = Duration::from_millis(5);
+/// 1024 slots of 5 ms: one rotation is about 5 s, longer than the usual
+/// intervals, so most slots hold only entries of the current rotation.
+const SLOTS: usize = 1024;
+
+enum Command {
+    Schedule(Instant, ProbeJob),
+    Stop,
+}
 
 /// Owns the wheel thread and the worker threads. Dropping it (or
 /// `shutdown`) stops them.
-pub struct Engine {}
+pub struct Engine {
+    commands: Sender<Command>,
+    shared: Arc<Shared>,
+    wheel: Option<JoinHandle<()>>,
+    pool: Option<Pool>,
+}
 
 impl Engine {
-    /// Starts the wheel thread and `workers` worker threads. Finished
-    /// probes are sent to `results`.
+    /// Starts the wheel thread and `workers` worker threads (at least one).
+    /// Finished probes are sent to `results`.
     pub fn start(workers: usize, results: Sender<ProbeOutcome>) -> io::Result<Engine> {
-        let _ = (workers, results);
-        todo!()
+        let shared = Arc::new(Shared::default());
+        let (work_tx, work_rx) = crossbeam_channel::unbounded();
+        let pool = Pool::start(workers.max(1), work_rx, results, shared.clone())?;
+        let (commands, command_rx) = crossbeam_channel::unbounded();
+        let wheel_shared = shared.clone();
+        let wheel = std::thread::Builder::new()
+            .name("probe-wheel".into())
+            .spawn(move || wheel_loop(&command_rx, work_tx, &wheel_shared));
+        let wheel = match wheel {
+            Ok(handle) => handle,
+            Err(e) => {
+                // The work sender went down with the failed closure: the
+                // workers see a closed queue and exit.
+                shared.stopping.store(true, Ordering::Release);
+                pool.join();
+                return Err(e);
+            }
+        };
+        Ok(Engine { commands, shared, wheel: Some(wheel), pool: Some(pool) })
     }
 
-    /// Runs `job` at `at` (or as soon as a worker is free after that). Never blocks.
+    /// Runs `job` at `at` (or as soon as a worker is free after that). Never
+    /// blocks. A job due in the past runs at once.
     pub fn schedule(&self, at: Instant, job: ProbeJob) {
-        let _ = (at, job);
-        todo!()
+        self.shared.pending.fetch_add(1, Ordering::AcqRel);
+        if self.commands.send(Command::Schedule(at, job)).is_err() {
+            self.shared.pending.fetch_sub(1, Ordering::AcqRel);
+            log::debug!("probe-engine-stopped: job dropped");
+        }
     }
 
-    /// Stops the wheel and the workers; running probes finish (bounded by their timeout).
+    /// Jobs scheduled but not yet started or dropped (waiting in the wheel
+    /// or for a worker); for metrics.
+    pub fn pending(&self) -> usize {
+        self.shared.pending.load(Ordering::Acquire)
+    }
+
+    /// Stops the wheel and the workers; running probes finish (bounded by
+    /// their timeout), jobs not yet started are dropped without a result.
     pub fn shutdown(self) {}
+
+    fn stop(&mut self) {
+        self.shared.stopping.store(true, Ordering::Release);
+        let _ = self.commands.send(Command::Stop);
+        if let Some(wheel) = self.wheel.take() {
+            let _ = wheel.join();
+        }
+        if let Some(pool) = self.pool.take() {
+            pool.join();
+        }
+    }
+}
+
+impl Drop for Engine {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+fn wheel_loop(commands: &Receiver<Command>, work: Sender<Dispatch>, shared: &Shared) {
+    let mut wheel: Wheel<ProbeJob> = Wheel::new(Instant::now(), TICK, SLOTS);
+    let mut due = Vec::new();
+    let dispatch = |at: Instant, job: ProbeJob| {
+        if job.token.is_cancelled() || work.send(Dispatch { due: at, job }).is_err() {
+            shared.pending.fetch_sub(1, Ordering::AcqRel);
+        }
+    };
+    loop {
+        let command = match wheel.next_wakeup() {
+            Some(at) => commands.recv_deadline(at),
+            None => commands.recv().map_err(|_| RecvTimeoutError::Disconnected),
+        };
+        match command {
+            Ok(Command::Schedule(at, job)) => {
+                if at <= Instant::now() {
+                    dispatch(at, job);
+                } else {
+                    wheel.insert(at, job);
+                }
+            }
+            Ok(Command::Stop) | Err(RecvTimeoutError::Disconnected) => break,
+            Err(RecvTimeoutError::Timeout) => {}
+        }
+        wheel.expire(Instant::now(), &mut due);
+        for (at, job) in due.drain(..) {
+            dispatch(at, job);
+        }
+    }
+    shared.pending.fetch_sub(wheel.len(), Ordering::AcqRel);
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::{SocketAddr, TcpListener};
+
+    use super::*;
+    use crate::config::{HttpCheck, HttpMethod, ProbeSpec, StatusMatcher};
+    use crate::probe::test_backend::{Reply, TestBackend};
+    use crate::probe::tests::check;
+    use crate::probe::{CancelToken, ProbeTarget, ResultCode};
+
+    const WAIT: Duration = Duration::from_secs(10);
+
+    fn job(name: &str, spec: ProbeSpec, addr: SocketAddr, timeout: Duration, generation: u64) -> ProbeJob {
+        let mut hc = check(spec);
+        hc.timeout = timeout;
+        let target = ProbeTarget { backend: name.into(), address: addr.ip(), check: Arc::new(hc) };
+        ProbeJob { target: Arc::new(target), generation, token: CancelToken::new() }
+    }
+
+    fn tcp_job(name: &str, addr: SocketAddr) -> ProbeJob {
+        job(name, ProbeSpec::Tcp { port: addr.port() }, addr, Duration::from_secs(1), 0)
+    }
+
+    /// An http probe of a peer that completes the TCP handshake and never
+    /// answers: it holds a worker for exactly its timeout.
+    fn hanging_job(name: &str, addr: SocketAddr, timeout: Duration) -> ProbeJob {
+        let http = HttpCheck {
+            method: HttpMethod::Get,
+            path: "/".into(),
+            host: None,
+            headers: vec![],
+            expect_status: StatusMatcher { ranges: vec![(200, 399)] },
+            expect_body: None,
+        };
+        job(name, ProbeSpec::Http { port: addr.port(), http }, addr, timeout, 0)
+    }
+
+    fn assert_no_connection(listener: &TcpListener, what: &str) {
+        listener.set_nonblocking(true).expect("nonblocking");
+        match listener.accept() {
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+            other => panic!("{what}: a cancelled job connected: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn outcome_carries_backend_generation_and_timing() {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let (tx, rx) = crossbeam_channel::unbounded();
+        let engine = Engine::start(2, tx).expect("start engine");
+        let due = Instant::now() + Duration::from_millis(30);
+        let mut j = tcp_job("nginx0", listener.local_addr().expect("addr"));
+        j.generation = 42;
+        engine.schedule(due, j);
+        let out = rx.recv_timeout(WAIT).expect("an outcome");
+        assert_eq!((out.backend.as_str(), out.generation, out.result.code), ("nginx0", 42, ResultCode::L4Ok));
+        assert_eq!(out.due, due);
+        assert!(out.started >= due, "started {:?} before it was due", due - out.started);
+        assert_eq!(engine.pending(), 0);
+        engine.shutdown();
+    }
+
+    #[test]
+    fn cancelled_jobs_never_run() {
+        let victim = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let sentinel = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let (tx, rx) = crossbeam_channel::unbounded();
+        let engine = Engine::start(2, tx).expect("start engine");
+        let now = Instant::now();
+
+        // Cancelled before it was scheduled, and cancelled while in the wheel.
+        let before = tcp_job("before", victim.local_addr().expect("addr"));
+        before.token.cancel();
+        engine.schedule(now + Duration::from_millis(10), before);
+        let in_wheel = tcp_job("in-wheel", victim.local_addr().expect("addr"));
+        engine.schedule(now + Duration::from_millis(20), in_wheel.clone());
+        in_wheel.token.cancel();
+        // Due after both: once it has run, both had their chance.
+        engine.schedule(
+            now + Duration::from_millis(60),
+            tcp_job("sentinel", sentinel.local_addr().expect("addr")),
+        );
+
+        let out = rx.recv_timeout(WAIT).expect("the sentinel's outcome");
+        assert_eq!(out.backend, "sentinel");
+        assert!(rx.try_recv().is_err(), "a cancelled job produced an outcome");
+        assert_no_connection(&victim, "cancelled jobs");
+        assert_eq!(engine.pending(), 0);
+    }
+
+    #[test]
+    fn job_cancelled_while_waiting_for_a_worker_never_runs() {
+        let slow = TestBackend::start("127.0.0.1:0", None, Reply::Stall(Vec::new()));
+        let victim = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let (tx, rx) = crossbeam_channel::unbounded();
+        let engine = Engine::start(1, tx).expect("start engine");
+        let now = Instant::now();
+        engine.schedule(now, hanging_job("busy", slow.addr(), Duration::from_millis(300)));
+        let queued = tcp_job("queued", victim.local_addr().expect("addr"));
+        engine.schedule(now, queued.clone());
+        // The only worker is now inside the hanging probe.
+        slow.next_seen();
+        queued.token.cancel();
+        let out = rx.recv_timeout(WAIT).expect("the hanging probe's outcome");
+        assert_eq!((out.backend.as_str(), out.result.code), ("busy", ResultCode::L7Tout));
+        engine.shutdown();
+        assert!(rx.try_recv().is_err(), "the cancelled job ran");
+        assert_no_connection(&victim, "job cancelled in the queue");
+    }
+
+    #[test]
+    fn hanging_probes_do_not_delay_others_beyond_pool_capacity() {
+        const WORKERS: usize = 4;
+        const HANGING: usize = 3;
+        const QUICK: usize = 50;
+        let timeout = Duration::from_millis(500);
+        // Accepted by the kernel, never by anyone else: requests go unanswered.
+        let silent = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let up = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let (tx, rx) = crossbeam_channel::unbounded();
+        let engine = Engine::start(WORKERS, tx).expect("start engine");
+
+        let t0 = Instant::now() + Duration::from_millis(20);
+        for i in 0..HANGING {
+            engine
+                .schedule(t0, hanging_job(&format!("hang{i}"), silent.local_addr().expect("addr"), timeout));
+        }
+        for i in 0..QUICK {
+            // Spread over 100 ms so that the wheel, not only the queue, is exercised.
+            let due = t0 + Duration::from_millis(2 * i as u64);
+            engine.schedule(due, tcp_job(&format!("quick{i}"), up.local_addr().expect("addr")));
+        }
+
+        let outcomes: Vec<ProbeOutcome> = (0..HANGING + QUICK)
+            .map(|i| rx.recv_timeout(WAIT).unwrap_or_else(|_| panic!("outcome {i} missing")))
+            .collect();
+        let allowed = timeout * HANGING as u32 / WORKERS as u32 + Duration::from_millis(150);
+        for out in &outcomes {
+            assert!(out.started >= out.due, "{} started before it was due", out.backend);
+            if out.backend.starts_with("hang") {
+                assert_eq!(out.result.code, ResultCode::L7Tout, "{out:?}");
+                assert!(out.result.duration >= timeout - Duration::from_millis(10), "{out:?}");
+                assert!(out.result.duration < timeout + Duration::from_millis(300), "{out:?}");
+            } else {
+                assert_eq!(out.result.code, ResultCode::L4Ok, "{out:?}");
+                let lateness = out.started - out.due;
+                assert!(
+                    lateness <= allowed,
+                    "{} started {lateness:?} late (allowed {allowed:?})",
+                    out.backend
+                );
+            }
+        }
+        let mut names: Vec<&str> = outcomes.iter().map(|o| o.backend.as_str()).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), HANGING + QUICK, "a job ran twice or not at all");
+    }
+
+    #[test]
+    fn shutdown_is_prompt_and_drops_waiting_jobs() {
+        let silent = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let slow = TestBackend::start("127.0.0.1:0", None, Reply::Stall(Vec::new()));
+        let victim = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let (tx, rx) = crossbeam_channel::unbounded();
+        let engine = Engine::start(1, tx).expect("start engine");
+        let now = Instant::now();
+        let timeout = Duration::from_millis(400);
+        engine.schedule(now, hanging_job("running", slow.addr(), timeout));
+        for i in 0..10 {
+            engine.schedule(now, tcp_job(&format!("queued{i}"), victim.local_addr().expect("addr")));
+        }
+        engine.schedule(now + Duration::from_secs(3600), tcp_job("far", silent.local_addr().expect("addr")));
+        slow.next_seen();
+
+        let stopping = Instant::now();
+        engine.shutdown();
+        let took = stopping.elapsed();
+        assert!(took < timeout + Duration::from_millis(500), "shutdown took {took:?}");
+        let finished: Vec<String> = rx.try_iter().map(|o| o.backend).collect();
+        assert_eq!(finished, vec!["running".to_string()], "only the running probe may finish");
+        assert_no_connection(&victim, "jobs queued at shutdown");
+    }
 }

@@ -4,18 +4,34 @@
 //! Every probe is bounded as a whole by its healthcheck's `timeout`, so a
 //! hanging backend occupies one worker for at most `timeout`.
 
+mod deadline;
 pub mod engine;
+mod http;
+mod icmp;
+mod netns;
+mod pool;
 pub mod result;
+mod socket;
+mod tcp;
+mod tls;
+mod wheel;
+
+#[cfg(test)]
+mod test_backend;
+#[cfg(test)]
+mod test_netns;
 
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
-use crate::config::HealthCheck;
+use crate::config::{HealthCheck, ProbeSpec};
+use deadline::Deadline;
 
 pub use engine::Engine;
 pub use result::{ProbeResult, ResultCode};
+pub use tls::clear_cache as clear_tls_cache;
 
 /// What to probe: one backend with its healthcheck.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,7 +44,13 @@ pub struct ProbeTarget {
 /// Runs one probe on the calling thread and returns its result. Blocks for
 /// at most `target.check.timeout` (plus scheduling noise).
 pub fn run(target: &ProbeTarget) -> ProbeResult {
-    todo!("{target:?}")
+    let deadline = Deadline::after(target.check.timeout);
+    match &target.check.probe {
+        ProbeSpec::Icmp => icmp::probe(target, &deadline),
+        ProbeSpec::Tcp { port } => tcp::probe(target, *port, &deadline),
+        ProbeSpec::Http { port, http } => http::probe(target, *port, http, None, &deadline),
+        ProbeSpec::Https { port, http, tls } => http::probe(target, *port, http, Some(tls), &deadline),
+    }
 }
 
 /// Cancels scheduled probes of a backend (pause, disable, reload). Cloning
@@ -72,4 +94,29 @@ pub struct ProbeOutcome {
     /// When a worker actually started it (lateness = started - due).
     pub started: Instant,
     pub result: ProbeResult,
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use std::time::Duration;
+
+    use crate::config::{HealthCheck, ProbeSpec};
+
+    /// A healthcheck with the documented defaults around `probe`.
+    pub(crate) fn check(probe: ProbeSpec) -> HealthCheck {
+        HealthCheck {
+            name: "test".into(),
+            probe,
+            interval: Duration::from_secs(2),
+            fast_interval: Duration::from_secs(1),
+            down_interval: Duration::from_secs(5),
+            timeout: Duration::from_secs(1),
+            rise: 2,
+            fall: 3,
+            jitter_percent: 0,
+            netns: None,
+            source_ipv4: None,
+            source_ipv6: None,
+        }
+    }
 }

@@ -1,0 +1,155 @@
+//! TCP connect: the tcp probe itself, and the first step of http/https.
+
+use std::net::SocketAddr;
+
+use socket2::{SockAddr, Socket};
+
+use super::deadline::{is_timeout, Deadline};
+use super::socket::{self, io_detail_lower};
+use super::{ProbeResult, ProbeTarget, ResultCode};
+
+/// Connects to the target's address on `port` within the deadline.
+/// Failures come back as the finished probe result (L4TOUT, L4CON, SOCKERR).
+pub(crate) fn connect(target: &ProbeTarget, port: u16, deadline: &Deadline) -> Result<Socket, ProbeResult> {
+    let fail = |code, detail: String| ProbeResult::new(code, detail, deadline.elapsed());
+    let socket = socket::tcp(&target.check, target.address).map_err(|e| e.into_result(deadline.elapsed()))?;
+    let Some(left) = deadline.remaining() else {
+        return Err(fail(ResultCode::L4Tout, format!("connect timed out after {:?}", deadline.budget())));
+    };
+    let dest = SockAddr::from(SocketAddr::new(target.address, port));
+    match socket.connect_timeout(&dest, left) {
+        Ok(()) => Ok(socket),
+        Err(e) if is_timeout(&e) => {
+            Err(fail(ResultCode::L4Tout, format!("connect timed out after {:?}", deadline.budget())))
+        }
+        Err(e) => Err(fail(ResultCode::L4Con, io_detail_lower(&e))),
+    }
+}
+
+/// The tcp probe: a completed handshake is a pass.
+pub(crate) fn probe(target: &ProbeTarget, port: u16, deadline: &Deadline) -> ProbeResult {
+    match connect(target, port, deadline) {
+        Ok(_socket) => ProbeResult::new(ResultCode::L4Ok, "connected", deadline.elapsed()),
+        Err(result) => result,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::{IpAddr, Ipv4Addr, TcpListener};
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use super::*;
+    use crate::config::ProbeSpec;
+    use crate::probe::test_netns::TestNetns;
+    use crate::probe::tests::check;
+
+    fn target(addr: IpAddr, port: u16, timeout: Duration) -> ProbeTarget {
+        let mut hc = check(ProbeSpec::Tcp { port });
+        hc.timeout = timeout;
+        ProbeTarget { backend: "b".into(), address: addr, check: Arc::new(hc) }
+    }
+
+    /// A bound but not listening TCP socket on 127.0.0.1: connects to its
+    /// port are refused as long as it lives.
+    fn reserve_port() -> (socket2::Socket, u16) {
+        let holder =
+            socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).expect("socket");
+        holder.bind(&SockAddr::from(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))).expect("bind");
+        let port = holder.local_addr().expect("addr").as_socket().map(|a| a.port()).expect("inet addr");
+        (holder, port)
+    }
+
+    #[test]
+    fn listener_is_l4ok() {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let r = crate::probe::run(&target(Ipv4Addr::LOCALHOST.into(), port, Duration::from_secs(1)));
+        assert_eq!(r.code, ResultCode::L4Ok, "{r:?}");
+        assert!(r.duration < Duration::from_secs(1));
+    }
+
+    #[test]
+    fn ipv6_listener_is_l4ok() {
+        let listener = TcpListener::bind("[::1]:0").expect("bind ::1");
+        let port = listener.local_addr().expect("addr").port();
+        let r = crate::probe::run(&target("::1".parse().expect("ip"), port, Duration::from_secs(1)));
+        assert_eq!(r.code, ResultCode::L4Ok, "{r:?}");
+    }
+
+    #[test]
+    fn closed_port_is_l4con() {
+        // A bound but not listening socket reserves the port: connects are refused.
+        let (_holder, port) = reserve_port();
+        let r = crate::probe::run(&target(Ipv4Addr::LOCALHOST.into(), port, Duration::from_secs(1)));
+        assert_eq!(r.code, ResultCode::L4Con, "{r:?}");
+        assert_eq!(r.detail, "connection refused");
+    }
+
+    #[test]
+    fn unanswered_syn_is_l4tout() {
+        let ns = TestNetns::new();
+        ns.add_silent_host("10.255.0.1/24", "10.255.0.2");
+        let mut t = target("10.255.0.2".parse().expect("ip"), 80, Duration::from_millis(300));
+        Arc::make_mut(&mut t.check).netns = Some(ns.name().to_string());
+        let r = crate::probe::run(&t);
+        assert_eq!(r.code, ResultCode::L4Tout, "{r:?}");
+        assert!(r.duration >= Duration::from_millis(290), "returned early: {r:?}");
+        assert!(r.duration < Duration::from_secs(2), "overran the timeout: {r:?}");
+    }
+
+    #[test]
+    fn netns_listener_is_reachable_only_inside() {
+        let ns = TestNetns::new();
+        // Reserve the port on the host (bound, not listening) so that the
+        // probe without netns is refused, never accepted by a stranger.
+        let (_holder, port) = reserve_port();
+        let inside = crate::probe::netns::within(Some(ns.name()), || TcpListener::bind(("127.0.0.1", port)))
+            .expect("enter namespace")
+            .expect("listen inside the namespace");
+
+        let mut t = target(Ipv4Addr::LOCALHOST.into(), port, Duration::from_secs(1));
+        let outside = crate::probe::run(&t);
+        assert_eq!(outside.code, ResultCode::L4Con, "{outside:?}");
+
+        Arc::make_mut(&mut t.check).netns = Some(ns.name().to_string());
+        let r = crate::probe::run(&t);
+        assert_eq!(r.code, ResultCode::L4Ok, "{r:?}");
+        let (_conn, peer) = inside.accept().expect("the probe connected inside the namespace");
+        assert_eq!(peer.ip(), IpAddr::from(Ipv4Addr::LOCALHOST));
+    }
+
+    #[test]
+    fn missing_netns_is_sockerr() {
+        let mut t = target(Ipv4Addr::LOCALHOST.into(), 9, Duration::from_secs(1));
+        Arc::make_mut(&mut t.check).netns = Some("mgpr-missing".into());
+        let r = crate::probe::run(&t);
+        assert_eq!(r.code, ResultCode::SockErr, "{r:?}");
+        assert_eq!(r.detail, "network namespace \"mgpr-missing\": No such file or directory");
+    }
+
+    #[test]
+    fn source_address_is_bound() {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let mut t = target(Ipv4Addr::LOCALHOST.into(), port, Duration::from_secs(1));
+        Arc::make_mut(&mut t.check).source_ipv4 = Some(Ipv4Addr::new(127, 0, 0, 2));
+        // An IPv6 source must not be applied to an IPv4 target.
+        Arc::make_mut(&mut t.check).source_ipv6 = Some("2001:db8::1".parse().expect("ip"));
+        let r = crate::probe::run(&t);
+        assert_eq!(r.code, ResultCode::L4Ok, "{r:?}");
+        let (_conn, peer) = listener.accept().expect("accept the probe");
+        assert_eq!(peer.ip(), IpAddr::from(Ipv4Addr::new(127, 0, 0, 2)));
+    }
+
+    #[test]
+    fn unusable_source_address_is_sockerr() {
+        let mut t = target(Ipv4Addr::LOCALHOST.into(), 9, Duration::from_secs(1));
+        // TEST-NET-2 is not configured on any interface of a test host.
+        Arc::make_mut(&mut t.check).source_ipv4 = Some(Ipv4Addr::new(198, 51, 100, 9));
+        let r = crate::probe::run(&t);
+        assert_eq!(r.code, ResultCode::SockErr, "{r:?}");
+        assert_eq!(r.detail, "binding to source address 198.51.100.9: Cannot assign requested address");
+    }
+}

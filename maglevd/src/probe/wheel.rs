@@ -1,0 +1,205 @@
+//! A hashed timer wheel: O(1) insertion, expiry in tick-sized steps.
+//!
+//! Time is cut into ticks of fixed length counted from the wheel's origin.
+//! An entry due in tick `t` lives in slot `t % slots` together with entries
+//! due whole rotations later; expiring a tick takes only the entries of its
+//! slot whose tick has come. Entries fire at the first tick boundary at or
+//! after their due time, so never early and at most one tick late.
+//!
+//! The wheel does not read the clock: callers pass `now`, which keeps it
+//! deterministic under test.
+
+use std::time::{Duration, Instant};
+
+struct Entry<T> {
+    tick: u64,
+    due: Instant,
+    item: T,
+}
+
+pub(crate) struct Wheel<T> {
+    origin: Instant,
+    tick_nanos: u128,
+    slots: Vec<Vec<Entry<T>>>,
+    /// The first tick not yet expired.
+    next_tick: u64,
+    len: usize,
+}
+
+impl<T> Wheel<T> {
+    /// A wheel of `slots` slots (at least 1) of `tick` each (at least 1 µs),
+    /// starting at `origin`.
+    pub(crate) fn new(origin: Instant, tick: Duration, slots: usize) -> Wheel<T> {
+        let tick_nanos = tick.as_nanos().max(1_000);
+        Wheel {
+            origin,
+            tick_nanos,
+            slots: (0..slots.max(1)).map(|_| Vec::new()).collect(),
+            next_tick: 0,
+            len: 0,
+        }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The tick containing `at` (floor).
+    fn tick_of(&self, at: Instant) -> u64 {
+        let since = at.saturating_duration_since(self.origin).as_nanos();
+        u64::try_from(since / self.tick_nanos).unwrap_or(u64::MAX)
+    }
+
+    /// When tick `t` begins.
+    fn start_of(&self, t: u64) -> Instant {
+        let nanos = self.tick_nanos.saturating_mul(u128::from(t));
+        let offset = Duration::from_nanos(u64::try_from(nanos).unwrap_or(u64::MAX));
+        self.origin.checked_add(offset).unwrap_or(self.origin)
+    }
+
+    fn slot_of(&self, tick: u64) -> usize {
+        (tick % self.slots.len() as u64) as usize
+    }
+
+    /// Adds `item`, due at `due`. An item already due fires at the next
+    /// expiry.
+    pub(crate) fn insert(&mut self, due: Instant, item: T) {
+        // Fire at the boundary that ends the tick containing `due` (so
+        // never before it), but never in a tick already expired.
+        let tick =
+            if self.start_of(self.tick_of(due)) == due { self.tick_of(due) } else { self.tick_of(due) + 1 };
+        let tick = tick.max(self.next_tick);
+        let slot = self.slot_of(tick);
+        self.slots[slot].push(Entry { tick, due, item });
+        self.len += 1;
+    }
+
+    /// When the next tick whose slot holds entries starts (they may belong
+    /// to a later rotation: then that wakeup finds nothing and the next
+    /// call looks further); `None` when the wheel is empty.
+    pub(crate) fn next_wakeup(&self) -> Option<Instant> {
+        if self.is_empty() {
+            return None;
+        }
+        (self.next_tick..self.next_tick + self.slots.len() as u64)
+            .find(|&t| !self.slots[self.slot_of(t)].is_empty())
+            .map(|t| self.start_of(t))
+    }
+
+    /// Removes every entry whose tick has started by `now` and appends it,
+    /// with its due time, to `out` in due order.
+    pub(crate) fn expire(&mut self, now: Instant, out: &mut Vec<(Instant, T)>) {
+        let now_tick = self.tick_of(now);
+        if now_tick < self.next_tick {
+            return;
+        }
+        let first_new = out.len();
+        let span = now_tick - self.next_tick + 1;
+        let slots: Vec<usize> = if span >= self.slots.len() as u64 {
+            // Asleep for a whole rotation or more: every slot may hold due entries.
+            (0..self.slots.len()).collect()
+        } else {
+            (self.next_tick..=now_tick).map(|t| self.slot_of(t)).collect()
+        };
+        for slot in slots {
+            let entries = &mut self.slots[slot];
+            let mut i = 0;
+            while i < entries.len() {
+                if entries[i].tick <= now_tick {
+                    let e = entries.swap_remove(i);
+                    out.push((e.due, e.item));
+                } else {
+                    i += 1;
+                }
+            }
+        }
+        self.len -= out.len() - first_new;
+        self.next_tick = now_tick + 1;
+        out[first_new..].sort_by_key(|(due, _)| *due);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TICK: Duration = Duration::from_millis(5);
+
+    fn ms(n: u64) -> Duration {
+        Duration::from_millis(n)
+    }
+
+    fn expired(w: &mut Wheel<u32>, now: Instant) -> Vec<u32> {
+        let mut out = Vec::new();
+        w.expire(now, &mut out);
+        out.into_iter().map(|(_, item)| item).collect()
+    }
+
+    #[test]
+    fn fires_at_the_first_boundary_not_before_due() {
+        let t0 = Instant::now();
+        let mut w = Wheel::new(t0, TICK, 8);
+        w.insert(t0 + ms(12), 1);
+        w.insert(t0 + ms(10), 2);
+        assert_eq!(w.len(), 2);
+        assert_eq!(expired(&mut w, t0 + ms(9)), Vec::<u32>::new());
+        assert_eq!(expired(&mut w, t0 + ms(10)), vec![2]);
+        assert_eq!(expired(&mut w, t0 + ms(14)), Vec::<u32>::new(), "12ms fired before its tick boundary");
+        assert_eq!(expired(&mut w, t0 + ms(15)), vec![1]);
+        assert!(w.is_empty());
+        assert_eq!(w.next_wakeup(), None);
+    }
+
+    #[test]
+    fn later_rotations_wait_their_turn() {
+        let t0 = Instant::now();
+        let mut w = Wheel::new(t0, TICK, 4); // one rotation = 20ms
+        w.insert(t0 + ms(5), 1);
+        w.insert(t0 + ms(25), 2); // same slot, next rotation
+        w.insert(t0 + ms(85), 3); // same slot, four rotations later
+        assert_eq!(expired(&mut w, t0 + ms(6)), vec![1]);
+        assert_eq!(expired(&mut w, t0 + ms(24)), Vec::<u32>::new());
+        assert_eq!(expired(&mut w, t0 + ms(26)), vec![2]);
+        assert_eq!(expired(&mut w, t0 + ms(84)), Vec::<u32>::new());
+        assert_eq!(expired(&mut w, t0 + ms(86)), vec![3]);
+    }
+
+    #[test]
+    fn a_long_sleep_releases_everything_due_in_order() {
+        let t0 = Instant::now();
+        let mut w = Wheel::new(t0, TICK, 4);
+        for (i, at) in [70u64, 3, 41, 12, 500].into_iter().enumerate() {
+            w.insert(t0 + ms(at), i as u32);
+        }
+        assert_eq!(expired(&mut w, t0 + ms(100)), vec![1, 3, 2, 0]);
+        assert_eq!(w.len(), 1);
+        assert_eq!(expired(&mut w, t0 + ms(505)), vec![4]);
+    }
+
+    #[test]
+    fn past_due_entries_fire_at_the_next_expiry() {
+        let t0 = Instant::now();
+        let mut w = Wheel::new(t0, TICK, 8);
+        assert_eq!(expired(&mut w, t0 + ms(50)), Vec::<u32>::new());
+        w.insert(t0 + ms(1), 7); // long past
+        assert_eq!(w.next_wakeup(), Some(t0 + ms(55)));
+        assert_eq!(expired(&mut w, t0 + ms(55)), vec![7]);
+    }
+
+    #[test]
+    fn next_wakeup_tracks_the_current_tick() {
+        let t0 = Instant::now();
+        let mut w = Wheel::new(t0, TICK, 8);
+        w.insert(t0 + ms(100), 1); // tick 20, slot 4
+                                   // Empty slots are skipped; the slot's earlier rotation is not.
+        assert_eq!(w.next_wakeup(), Some(t0 + ms(20)));
+        assert_eq!(expired(&mut w, t0 + ms(20)), Vec::<u32>::new());
+        assert_eq!(w.next_wakeup(), Some(t0 + ms(60)));
+        w.insert(t0 + ms(33), 2);
+        assert_eq!(w.next_wakeup(), Some(t0 + ms(35)));
+    }
+}
