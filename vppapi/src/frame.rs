@@ -111,6 +111,48 @@ fn read_full<R: Read>(r: &mut R, buf: &mut [u8], in_frame: bool) -> Result<(), F
     Ok(())
 }
 
+/// Reassembles frames from bytes that arrive in arbitrary pieces. Unlike
+/// [`read_frame`], a read that times out half-way loses nothing: the bytes
+/// stay buffered until the rest arrives.
+#[derive(Debug)]
+pub struct FrameBuffer {
+    buf: Vec<u8>,
+    max_payload: usize,
+}
+
+impl FrameBuffer {
+    pub fn new(max_payload: usize) -> Self {
+        FrameBuffer { buf: Vec::new(), max_payload }
+    }
+
+    pub fn push(&mut self, bytes: &[u8]) {
+        self.buf.extend_from_slice(bytes);
+    }
+
+    /// Bytes buffered that do not form a complete frame yet.
+    pub fn pending(&self) -> usize {
+        self.buf.len()
+    }
+
+    /// The next complete payload, if one is buffered. After `TooLarge` the
+    /// stream cannot be resynchronised and must be dropped.
+    pub fn next_frame(&mut self) -> Result<Option<Vec<u8>>, FrameError> {
+        let Some(hdr) = self.buf.get(..HEADER_LEN) else {
+            return Ok(None);
+        };
+        let len = u32::from_be_bytes([hdr[8], hdr[9], hdr[10], hdr[11]]) as usize;
+        if len > self.max_payload {
+            return Err(FrameError::TooLarge { len, max: self.max_payload });
+        }
+        if self.buf.len() < HEADER_LEN + len {
+            return Ok(None);
+        }
+        let payload = self.buf[HEADER_LEN..HEADER_LEN + len].to_vec();
+        self.buf.drain(..HEADER_LEN + len);
+        Ok(Some(payload))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -159,6 +201,25 @@ mod tests {
         assert!(matches!(read_frame(&mut r, 100), Err(FrameError::Eof { partial: true })));
         let mut r = Cursor::new(&f[..5]);
         assert!(matches!(read_frame(&mut r, 100), Err(FrameError::Eof { partial: true })));
+    }
+
+    #[test]
+    fn frame_buffer_reassembles_byte_by_byte() {
+        let mut stream = encode_frame(b"one");
+        stream.extend(encode_frame(b""));
+        stream.extend(encode_frame(b"three"));
+        let mut fb = FrameBuffer::new(100);
+        let mut got = Vec::new();
+        for b in &stream {
+            fb.push(&[*b]);
+            while let Some(p) = fb.next_frame().unwrap() {
+                got.push(p);
+            }
+        }
+        assert_eq!(got, vec![b"one".to_vec(), vec![], b"three".to_vec()]);
+        assert_eq!(fb.pending(), 0);
+        fb.push(&header(101));
+        assert!(matches!(fb.next_frame(), Err(FrameError::TooLarge { len: 101, max: 100 })));
     }
 
     #[test]

@@ -5,8 +5,12 @@
 //! maps the stats segment.
 #![deny(unsafe_code)]
 
+pub mod client;
 pub mod codec;
+pub mod error;
 pub mod frame;
+pub mod lb;
+pub mod lb_cli;
 pub mod messages;
 pub mod stats;
 pub mod types;
