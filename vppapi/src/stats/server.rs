@@ -151,11 +151,12 @@ fn serve(listener: OwnedFd, wake: OwnedFd, segment: Arc<Mutex<SegmentHandle>>, s
         let fds = [handle.fd().as_raw_fd()];
         let cmsg = [ControlMessage::ScmRights(&fds)];
         let iov: [IoSlice<'_>; 0] = [];
-        match sendmsg::<()>(conn.as_raw_fd(), &iov, &cmsg, MsgFlags::MSG_NOSIGNAL, None) {
-            Ok(_) => {
-                served.fetch_add(1, Ordering::Relaxed);
-            }
-            Err(e) => log::warn!("stats server: sending the segment failed: {e}"),
+        // Counted before sending, so a client holding the segment always
+        // sees itself counted; taken back if the send fails.
+        served.fetch_add(1, Ordering::Relaxed);
+        if let Err(e) = sendmsg::<()>(conn.as_raw_fd(), &iov, &cmsg, MsgFlags::MSG_NOSIGNAL, None) {
+            served.fetch_sub(1, Ordering::Relaxed);
+            log::warn!("stats server: sending the segment failed: {e}");
         }
         // Dropping `conn` closes the connection, as VPP does.
     }
