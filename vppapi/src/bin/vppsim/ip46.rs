@@ -36,7 +36,7 @@ impl Ip46 {
     }
 
     /// The address as VPP prints and encodes it (`IP46_TYPE_ANY`).
-    pub fn to_ip(&self) -> IpAddr {
+    pub fn to_ip(self) -> IpAddr {
         if self.is_ip4() {
             IpAddr::V4(Ipv4Addr::new(self.0[12], self.0[13], self.0[14], self.0[15]))
         } else {

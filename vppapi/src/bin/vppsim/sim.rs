@@ -18,6 +18,9 @@ use crate::wire_forms::Mode;
 /// `SOCK_API_REG_HANDLE_BIT`: socket client handles have bit 31 set.
 const HANDLE_BIT: u32 = 0x8000_0000;
 
+/// Seconds between garbage-collection passes (VPP master's lb GC period).
+const GC_INTERVAL_S: u64 = 60;
+
 /// Socket registrations: a pool whose slot 0 is the listening socket, so
 /// the first client is `0x80000001`; freed slots are reused.
 #[derive(Debug, Default)]
@@ -68,6 +71,8 @@ pub struct Sim {
     pub traffic: bool,
     /// Bumped by every restart; connections of an older generation close.
     pub generation: u64,
+    /// Ticker second of the last garbage collection.
+    last_gc: u64,
     registrations: Registrations,
     stats: StatsPublisher,
     stats_server: StatsServer,
@@ -100,6 +105,7 @@ impl Sim {
             boottime,
             traffic,
             generation: 0,
+            last_gc: 0,
             registrations: Registrations::default(),
             stats,
             stats_server,
@@ -136,7 +142,8 @@ impl Sim {
         if self.traffic {
             traffic::tick(&mut self.lb, &mut self.rng);
         }
-        if seconds % 60 == 0 {
+        if seconds >= self.last_gc + GC_INTERVAL_S {
+            self.last_gc = seconds;
             self.lb.collect_garbage(false);
         }
         self.publish_stats();

@@ -1,0 +1,242 @@
+//! The real vppsim binary driven through the crate's API client: the whole
+//! lb life cycle with VPP's return codes, the stats segment it serves, the
+//! request log, and the --legacy behaviour.
+
+mod vppsim_support;
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::time::{Duration, Instant};
+
+use vppapi::client::{ConnectOptions, Connection, LbGlobalConf};
+use vppapi::error::ApiError;
+use vppapi::lb::{LbFlavor, VipKey, VipSettings};
+use vppapi::stats::StatsClient;
+use vppapi::types::LbEncapType;
+use vppsim_support::VppSim;
+
+fn ip(s: &str) -> IpAddr {
+    s.parse().unwrap()
+}
+
+fn connect(sim: &VppSim) -> Connection {
+    let opts = ConnectOptions { timeout: Duration::from_secs(5), ..ConnectOptions::default() };
+    Connection::connect(&sim.api, &opts).expect("connect to vppsim")
+}
+
+fn retval<T: std::fmt::Debug>(r: Result<T, ApiError>) -> i32 {
+    match r {
+        Err(e) => e.retval().unwrap_or_else(|| panic!("expected a retval error, got {e}")),
+        Ok(v) => panic!("expected a retval error, got Ok({v:?})"),
+    }
+}
+
+fn settings(encap: LbEncapType) -> VipSettings {
+    VipSettings { new_flows_table_length: 1024, ..VipSettings::new(encap, false) }
+}
+
+#[test]
+fn lb_life_cycle_with_vpp_return_codes() {
+    let sim = VppSim::start(&[]);
+    let mut c = connect(&sim);
+    assert_eq!(c.client_index(), 0x8000_0001);
+    assert_eq!(c.lb_flavor(), LbFlavor::Master);
+    assert_eq!(c.control_ping().unwrap(), sim.pid());
+    let v = c.show_version().unwrap();
+    assert_eq!((v.program.as_str(), v.version.as_str()), ("vpe", "26.10-rc0~374-gb575ec2c56d"));
+
+    let conf = LbGlobalConf {
+        ip4_src_address: Ipv4Addr::new(10, 255, 0, 1),
+        ip6_src_address: "2001:db8::1".parse::<Ipv6Addr>().unwrap(),
+        sticky_buckets_per_core: 4096,
+        flow_timeout: 20,
+    };
+    c.lb_conf(&conf).unwrap();
+    assert_eq!(c.lb_conf_get().unwrap(), conf);
+    let keep = LbGlobalConf { sticky_buckets_per_core: u32::MAX, flow_timeout: u32::MAX, ..conf };
+    c.lb_conf(&keep).unwrap();
+    assert_eq!(c.lb_conf_get().unwrap(), conf, "0xffffffff keeps the values");
+    assert_eq!(retval(c.lb_conf(&LbGlobalConf { sticky_buckets_per_core: 1000, ..conf })), -70);
+
+    // VIPs.
+    let vip = VipKey::host(ip("192.0.2.1"), 6, 80);
+    c.lb_add_del_vip_v2(&vip, &settings(LbEncapType::Gre4), false).unwrap();
+    assert_eq!(retval(c.lb_add_del_vip_v2(&vip, &settings(LbEncapType::Gre4), false)), -81);
+    let all_ports = VipKey::host(ip("192.0.2.1"), 255, 0);
+    assert_eq!(retval(c.lb_add_del_vip_v2(&all_ports, &settings(LbEncapType::Gre4), false)), -81);
+    let sibling = VipKey::host(ip("192.0.2.1"), 6, 443);
+    assert_eq!(retval(c.lb_add_del_vip_v2(&sibling, &settings(LbEncapType::Gre6), false)), -73);
+    let odd = VipSettings { new_flows_table_length: 1000, ..settings(LbEncapType::Gre4) };
+    assert_eq!(retval(c.lb_add_del_vip_v2(&VipKey::host(ip("192.0.2.2"), 6, 80), &odd, false)), -70);
+    assert_eq!(
+        retval(c.lb_add_del_vip_v2(
+            &VipKey::host(ip("192.0.2.2"), 6, 80),
+            &settings(LbEncapType::Nat6),
+            false
+        )),
+        -97
+    );
+
+    // ASes.
+    for a in ["10.0.0.2", "10.0.0.3", "10.0.0.4"] {
+        c.lb_add_del_as_v2(&vip, ip(a), 100, false, false).unwrap();
+    }
+    assert_eq!(retval(c.lb_add_del_as_v2(&vip, ip("2001:db8::2"), 100, false, false)), -97);
+    assert_eq!(retval(c.lb_add_del_as_v2(&vip, ip("10.0.0.2"), 100, false, false)), -81);
+    let missing_vip = VipKey::host(ip("192.0.2.9"), 6, 80);
+    assert_eq!(retval(c.lb_add_del_as_v2(&missing_vip, ip("10.0.0.2"), 100, false, false)), -6);
+
+    let ases = c.lb_as_v2_dump().unwrap();
+    let mut buckets: Vec<u32> = ases.iter().map(|a| a.num_buckets).collect();
+    buckets.sort_unstable();
+    assert_eq!(buckets, [341, 341, 342]);
+    assert!(ases.iter().all(|a| a.vip == vip && a.in_use && a.weight == 100));
+
+    c.lb_as_set_weight(&vip, ip("10.0.0.3"), 0, false).unwrap();
+    assert_eq!(retval(c.lb_as_set_weight(&vip, ip("10.0.0.9"), 0, false)), -6);
+    let ases = c.lb_as_v2_dump().unwrap();
+    let of = |addr: &str| ases.iter().find(|a| a.address == ip(addr)).unwrap().clone();
+    assert_eq!((of("10.0.0.3").num_buckets, of("10.0.0.3").weight, of("10.0.0.3").in_use), (0, 0, true));
+    assert_eq!(of("10.0.0.2").num_buckets + of("10.0.0.4").num_buckets, 1024);
+
+    // The CLI view: index, counters, buckets.
+    let cli = c.lb_vips_verbose().unwrap();
+    assert_eq!(cli.len(), 1);
+    assert_eq!((cli[0].index, cli[0].addr, cli[0].len, cli[0].port), (1, ip("192.0.2.1"), 32, Some(80)));
+    assert_eq!(cli[0].counters.len(), 4);
+
+    // Route and stats.
+    let route = c.ip_route_lookup(0, ip("192.0.2.1"), 32, true).unwrap();
+    assert!(route.stats_index > 0);
+    assert_eq!(retval(c.ip_route_lookup(0, ip("203.0.113.1"), 32, true)), -6);
+    let mut stats = StatsClient::connect(&sim.stats).unwrap();
+    let boot = stats.boottime().unwrap();
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    assert!(boot <= now && now - boot < 600, "boottime {boot} vs now {now}");
+    assert_eq!(stats.simple_counter_sum("first session packet", 1).unwrap(), 0);
+    assert_eq!(stats.combined_counter_sum("/net/route/to", route.stats_index).unwrap().packets, 0);
+
+    // Delete an AS with flush, then the VIP.
+    c.lb_add_del_as_v2(&vip, ip("10.0.0.2"), 0, true, true).unwrap();
+    let removed = c.lb_as_v2_dump().unwrap().into_iter().find(|a| a.address == ip("10.0.0.2")).unwrap();
+    assert!(!removed.in_use && removed.num_buckets == 0 && removed.in_use_since > 0, "{removed:?}");
+    assert_eq!(retval(c.lb_as_set_weight(&vip, ip("10.0.0.2"), 10, false)), -6);
+    c.lb_flush_vip(&vip).unwrap();
+    c.lb_add_del_vip_v2(&vip, &settings(LbEncapType::Gre4), true).unwrap();
+    assert_eq!(retval(c.lb_add_del_vip_v2(&vip, &settings(LbEncapType::Gre4), true)), -6);
+    assert!(c.lb_vip_dump().unwrap().is_empty(), "deleted VIPs are hidden on master");
+    assert_eq!(retval(c.ip_route_lookup(0, ip("192.0.2.1"), 32, true)), -6);
+    let cli = c.cli_inband("show lb vips verbose").unwrap();
+    assert!(cli.starts_with(" ip4-gre4 [1] 192.0.2.1/32 removed\n"), "{cli}");
+    sim.control("gc");
+    assert_eq!(c.cli_inband("show lb vips verbose").unwrap(), "");
+    // A re-added prefix gets a fresh route.
+    c.lb_add_del_vip_v2(&vip, &settings(LbEncapType::Gre4), false).unwrap();
+    let again = c.ip_route_lookup(0, ip("192.0.2.1"), 32, true).unwrap();
+    assert_ne!(again.stats_index, route.stats_index);
+    assert_eq!(c.lb_vips_verbose().unwrap()[0].index, 1, "the collected slot is reused");
+
+    assert!(c.cli_inband("show frobnicator").unwrap().contains("unknown input"));
+    c.close().unwrap();
+
+    // The request log has one line per request, decoded.
+    let log =
+        sim.wait_for_log("sockclnt_delete", |l| l.iter().any(|x| x.contains("\"msg\":\"sockclnt_delete\"")));
+    assert!(log[0].starts_with("{\"seq\":1,\"t_ms\":"), "{}", log[0]);
+    assert!(log[0].contains("\"msg\":\"control_ping\",\"client\":2147483649,\"context\":"), "{}", log[0]);
+    let set_weight = log.iter().find(|l| l.contains("\"msg\":\"lb_as_set_weight\"")).unwrap();
+    assert!(
+        set_weight.ends_with(
+            "\"retval\":0,\"vip\":\"192.0.2.1/32\",\"protocol\":6,\"port\":80,\"as\":\"10.0.0.3\",\"weight\":0,\"flush\":false}"
+        ),
+        "{set_weight}"
+    );
+    assert!(log.iter().any(|l| l.contains("\"msg\":\"lb_add_del_as_v2\"")
+        && l.contains("\"retval\":-97")
+        && l.contains("\"as\":\"2001:db8::2\"")));
+    assert!(log.iter().any(|l| l.contains("\"msg\":\"lb_as_v2_dump\"") && l.contains("\"details\":3")));
+    let seqs: Vec<usize> = log
+        .iter()
+        .map(|l| l.trim_start_matches("{\"seq\":").split(',').next().unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(seqs, (1..=log.len()).collect::<Vec<_>>());
+}
+
+#[test]
+fn synthetic_traffic_moves_the_counters() {
+    let sim = VppSim::start(&["--traffic"]);
+    let mut c = connect(&sim);
+    let vip = VipKey::host(ip("192.0.2.10"), 17, 53);
+    let empty = VipKey::host(ip("192.0.2.11"), 17, 53);
+    c.lb_add_del_vip_v2(&vip, &settings(LbEncapType::Gre4), false).unwrap();
+    c.lb_add_del_vip_v2(&empty, &settings(LbEncapType::Gre4), false).unwrap();
+    c.lb_add_del_as_v2(&vip, ip("10.0.0.2"), 100, false, false).unwrap();
+    let route = c.ip_route_lookup(0, ip("192.0.2.10"), 32, true).unwrap();
+    let mut stats = StatsClient::connect(&sim.stats).unwrap();
+    let beat = stats.heartbeat().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let first = stats.simple_counter_sum("first session packet", 1).unwrap();
+        let no_server = stats.simple_counter_sum("no server configured", 2).unwrap();
+        let routed = stats.combined_counter_sum("/net/route/to", route.stats_index).unwrap();
+        if first > 0 && no_server > 0 && routed.packets > 0 && stats.heartbeat().unwrap() > beat {
+            assert!(routed.bytes > routed.packets);
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "counters did not move: first={first} no_server={no_server} {routed:?}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // The same numbers show in the CLI and flows show per AS.
+    let cli = c.lb_vips_verbose().unwrap();
+    let first_cli = cli[0].counters.iter().find(|(n, _)| n == "first session packet").unwrap().1;
+    assert!(first_cli > 0);
+    sim.control("traffic off");
+    let flows = sim.control("state").join("\n");
+    assert!(flows.contains("as 10.0.0.2 weight 100 buckets 1024 flows "), "{flows}");
+}
+
+#[test]
+fn legacy_mode_has_no_weights_and_legacy_encodings() {
+    let sim = VppSim::start(&["--legacy", "--version-string", "26.06-release"]);
+    let mut c = connect(&sim);
+    assert_eq!(c.lb_flavor(), LbFlavor::Legacy);
+    assert!(!c.has_message("lb_conf_get_51077d14"));
+    assert!(!c.has_message("lb_as_v2_dump_1063f819"));
+    assert!(c.has_message("lb_add_del_as_35d72500"));
+    assert_eq!(c.show_version().unwrap().version, "26.06-release");
+
+    // The client encodes for legacy (+96 on IPv4 lengths, little-endian
+    // encap); vppsim must understand it as the same VIP.
+    let vip = VipKey::host(ip("192.0.2.1"), 6, 80);
+    c.lb_add_del_vip_v2(&vip, &settings(LbEncapType::Gre6), false).unwrap();
+    let vips = c.lb_vip_dump().unwrap();
+    assert_eq!(vips.len(), 1);
+    assert_eq!(vips[0].key.addr, ip("192.0.2.1"));
+    assert_eq!(vips[0].key.len, 32);
+    assert!(!vips[0].protocol_known, "legacy reports protocol 0");
+    assert_eq!(vips[0].encap, Some(LbEncapType::Gre6));
+    assert_eq!(vips[0].flow_table_length, None);
+    let cli = c.lb_vips_verbose().unwrap();
+    assert_eq!(format!("{}", cli[0].vip_type), "ip4-gre6");
+
+    // A normal /32 is an IPv6-length prefix to a legacy VPP: the address
+    // (in bytes 12..15) is masked away and an IPv6 GRE4 VIP `::/32` appears.
+    let raw = vppapi::messages::LbAddDelVipV2 {
+        pfx: vppapi::types::Prefix::new(ip("192.0.2.5"), 32),
+        protocol: 6,
+        port: 80,
+        encap: 0,
+        new_flows_table_length: 1024,
+        ..Default::default()
+    };
+    let reply = c.request(raw, Duration::from_secs(5)).unwrap();
+    assert_eq!(reply.retval, 0);
+    let text = c.cli_inband("show lb vips").unwrap();
+    assert!(text.contains(" ip6-gre4 [2] ::/32\n"), "{text}");
+
+    // Deleted VIPs stay in the legacy dump until collected.
+    c.lb_add_del_vip_v2(&vip, &settings(LbEncapType::Gre6), true).unwrap();
+    assert_eq!(c.lb_vip_dump().unwrap().len(), 2);
+}
