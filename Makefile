@@ -39,3 +39,37 @@ lint:
 clean:
 	$(CARGO) clean
 	rm -rf build
+
+# --- Debian packages -------------------------------------------------------
+# `make pkg-deb` builds build/vpp-maglev_<version>~<commit>_<arch>.deb for
+# each of PKG_ARCHES (a foreign one by cross-compiling); `make pkg-check`
+# lints them, then installs, runs, upgrades and purges the native one (as
+# root) and runs the foreign binaries under qemu-user.
+.PHONY: pkg-deps pkg-deb pkg-check
+
+PKG_ARCHES ?= amd64 arm64
+PKG_DEBS := dpkg-dev lintian groff file systemd adduser cmake g++ \
+	gcc-aarch64-linux-gnu g++-aarch64-linux-gnu qemu-user-static
+
+# Installs the packaging tools that are missing (Debian, as root).
+pkg-deps:
+	@missing=""; for p in $(PKG_DEBS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	fi
+
+# An architecture whose cross toolchain or Rust target is missing (status 3
+# of build-deb.sh) is reported and skipped; any other failure stops.
+pkg-deb: pkg-deps
+	@skipped=""; for arch in $(PKG_ARCHES); do \
+		CARGO="$(CARGO)" debian/build-deb.sh $$arch; rc=$$?; \
+		if [ $$rc -eq 3 ]; then skipped="$$skipped $$arch"; \
+		elif [ $$rc -ne 0 ]; then exit $$rc; fi; \
+	done; \
+	if [ -n "$$skipped" ]; then \
+		echo "pkg-deb: WARNING: no package built for:$$skipped (the reason is printed above)" >&2; \
+	fi
+
+pkg-check: pkg-deps
+	debian/check-package.sh
