@@ -201,6 +201,16 @@ impl<S: Segment> StatsClient<S> {
     pub fn names(&mut self) -> Result<Vec<String>, StatsError> {
         Ok(self.entries()?.into_iter().map(|(n, _)| n).collect())
     }
+
+    /// Every entry with its value (as [`read_entry`](Self::read_entry)),
+    /// values under one epoch. An entry removed between listing and reading
+    /// shows as `NotFound`.
+    pub fn dump(&mut self) -> Result<Vec<(String, Result<Value, StatsError>)>, StatsError> {
+        let names = self.names()?;
+        let queries: Vec<Query> = names.iter().map(Query::entry).collect();
+        let snap = self.read(&queries)?;
+        Ok(names.into_iter().zip(snap.results).collect())
+    }
 }
 
 fn unexpected(name: &str, expected: &'static str, found: Value) -> StatsError {
