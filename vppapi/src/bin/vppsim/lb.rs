@@ -30,6 +30,11 @@ pub const COUNTER_NO_SERVER: usize = 3;
 /// many seconds after its removal.
 pub const AS_GC_DELAY_S: u32 = 10;
 
+/// Largest new-flow table vppsim builds. VPP would try to allocate any
+/// power of two; a stand-in refuses absurd sizes (-70, as VPP does when the
+/// allocation cannot be made) instead of exhausting memory.
+pub const MAX_NEW_FLOW_TABLE: u32 = 1 << 22;
+
 /// `[thread][counter]` for one VIP slot.
 pub type VipCounters = [[u64; 4]; N_THREADS];
 
@@ -437,7 +442,8 @@ impl LbState {
                 return Err(LbError::InvalidArgument);
             }
         }
-        if !args.new_flows_table_length.is_power_of_two() {
+        if !args.new_flows_table_length.is_power_of_two() || args.new_flows_table_length > MAX_NEW_FLOW_TABLE
+        {
             return Err(LbError::InvalidMemorySize);
         }
         if key.is_ip4() != vtype.is_ip4_vip() {
@@ -676,6 +682,10 @@ mod tests {
         // Table size.
         let mut bad = vip_args(key4("192.0.2.2", 17, 53), encap::GRE4);
         bad.new_flows_table_length = 1000;
+        assert_eq!(s.add_vip(bad), Err(LbError::InvalidMemorySize));
+        bad.new_flows_table_length = 0;
+        assert_eq!(s.add_vip(bad), Err(LbError::InvalidMemorySize));
+        bad.new_flows_table_length = 1 << 31;
         assert_eq!(s.add_vip(bad), Err(LbError::InvalidMemorySize));
         // NAT6 is not an IPv4 VIP encap.
         assert_eq!(

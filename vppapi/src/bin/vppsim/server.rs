@@ -41,8 +41,17 @@ impl Shared {
         }
     }
 
-    /// Closes every API connection (the clients see EOF).
+    /// Closes every API connection (the clients see EOF) and releases
+    /// their registrations at once, so the next client is `0x80000001`.
     pub fn drop_connections(&self) -> usize {
+        let mut sim = self.sim.lock();
+        let n = self.shutdown_all();
+        sim.forget_clients();
+        n
+    }
+
+    /// Caller holds the sim lock (connections register under it).
+    fn shutdown_all(&self) -> usize {
         let conns = self.connections.lock();
         for stream in conns.values() {
             let _ = stream.shutdown(Shutdown::Both);
@@ -54,7 +63,7 @@ impl Shared {
     /// starts afresh.
     pub fn restart(&self) -> Result<(), String> {
         let mut sim = self.sim.lock();
-        self.drop_connections();
+        self.shutdown_all();
         sim.restart().map_err(|e| format!("cannot create the new stats segment: {e}"))
     }
 }

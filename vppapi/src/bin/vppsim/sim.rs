@@ -149,6 +149,14 @@ impl Sim {
         self.publish_stats();
     }
 
+    /// Forgets every client registration: called when all connections are
+    /// closed at once. Their threads see a new generation and neither
+    /// answer nor free slots that new clients may already hold.
+    pub fn forget_clients(&mut self) {
+        self.registrations = Registrations::default();
+        self.generation += 1;
+    }
+
     /// A VPP restart: empty lb state, no clients, a new boot time and a new
     /// stats segment (readers of the old one see it frozen).
     pub fn restart(&mut self) -> Result<(), StatsError> {
@@ -161,8 +169,7 @@ impl Sim {
         self.stats = stats;
         self.boottime = boottime;
         self.lb = LbState::default();
-        self.registrations = Registrations::default();
-        self.generation += 1;
+        self.forget_clients();
         self.publish_stats();
         Ok(())
     }
