@@ -57,16 +57,11 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
             "m" => 60 * NANOS_PER_SEC,
             "h" => 3600 * NANOS_PER_SEC,
             "" => return Err(format!("missing unit in {s:?}; add one of ns, us, ms, s, m, h (e.g. 2s)")),
-            other => {
-                return Err(format!("unknown unit {other:?} in {s:?}; use one of ns, us, ms, s, m, h"))
-            }
+            other => return Err(format!("unknown unit {other:?} in {s:?}; use one of ns, us, ms, s, m, h")),
         };
         let too_large = || format!("duration {s:?} is too large");
-        let int_value: u128 = if int_digits.is_empty() {
-            0
-        } else {
-            int_digits.parse().map_err(|_| too_large())?
-        };
+        let int_value: u128 =
+            if int_digits.is_empty() { 0 } else { int_digits.parse().map_err(|_| too_large())? };
         let mut nanos = int_value.checked_mul(unit_nanos).ok_or_else(too_large)?;
         if !frac_digits.is_empty() {
             let kept = &frac_digits[..frac_digits.len().min(MAX_FRACTION_DIGITS as usize)];
@@ -217,7 +212,8 @@ mod tests {
 
     #[test]
     fn format_then_parse_round_trips() {
-        for nanos in [1, 999, 1_000, 123_456, 1_000_000, 999_999_999, 1_000_000_000, 61_500_000_000, 7_322_000_000_000]
+        for nanos in
+            [1, 999, 1_000, 123_456, 1_000_000, 999_999_999, 1_000_000_000, 61_500_000_000, 7_322_000_000_000]
         {
             let d = Duration::from_nanos(nanos);
             assert_eq!(parse_duration(&format_duration(d)), Ok(d), "round trip of {d:?}");

@@ -29,6 +29,25 @@ pub struct Config {
     pub frontends: BTreeMap<String, Frontend>,
 }
 
+impl Config {
+    /// The configuration of an empty `maglev:` section: all defaults, no
+    /// healthchecks, backends or frontends.
+    pub fn empty() -> Self {
+        Config {
+            healthchecker: HealthCheckerConfig::default(),
+            vpp: VppConfig::default(),
+            healthchecks: BTreeMap::new(),
+            backends: BTreeMap::new(),
+            frontends: BTreeMap::new(),
+        }
+    }
+
+    /// Names of the frontends that reference backend `name`, in name order.
+    pub fn frontends_using<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.frontends.values().filter(move |f| f.backend_names().any(|b| b == name)).map(|f| f.name.as_str())
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HealthCheckerConfig {
     /// Transitions kept per backend (>= 1). Default 5.
@@ -39,7 +58,23 @@ pub struct HealthCheckerConfig {
     pub workers: usize,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+impl HealthCheckerConfig {
+    pub const DEFAULT_TRANSITION_HISTORY: usize = 5;
+    pub const DEFAULT_WORKERS: usize = 16;
+}
+
+impl Default for HealthCheckerConfig {
+    /// The values an empty `healthchecker:` section gives.
+    fn default() -> Self {
+        HealthCheckerConfig {
+            transition_history: Self::DEFAULT_TRANSITION_HISTORY,
+            netns: None,
+            workers: Self::DEFAULT_WORKERS,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct VppConfig {
     pub lb: LbConfig,
 }
@@ -61,6 +96,34 @@ pub struct LbConfig {
     pub startup_min_delay: Duration,
     /// >= startup_min_delay. Default 30s.
     pub startup_max_delay: Duration,
+}
+
+impl LbConfig {
+    pub const DEFAULT_STICKY_BUCKETS_PER_CORE: u32 = 65536;
+    pub const DEFAULT_FLOW_TIMEOUT: Duration = Duration::from_secs(40);
+    pub const DEFAULT_SYNC_INTERVAL: Duration = Duration::from_secs(30);
+    pub const DEFAULT_STARTUP_MIN_DELAY: Duration = Duration::from_secs(5);
+    pub const DEFAULT_STARTUP_MAX_DELAY: Duration = Duration::from_secs(30);
+
+    /// Whether the startup warmup (PRODUCT.md §7.6) is disabled.
+    pub fn warmup_disabled(&self) -> bool {
+        self.startup_min_delay.is_zero() && self.startup_max_delay.is_zero()
+    }
+}
+
+impl Default for LbConfig {
+    /// The values an empty `vpp.lb:` section gives.
+    fn default() -> Self {
+        LbConfig {
+            ipv4_src_address: None,
+            ipv6_src_address: None,
+            sticky_buckets_per_core: Self::DEFAULT_STICKY_BUCKETS_PER_CORE,
+            flow_timeout: Self::DEFAULT_FLOW_TIMEOUT,
+            sync_interval: Self::DEFAULT_SYNC_INTERVAL,
+            startup_min_delay: Self::DEFAULT_STARTUP_MIN_DELAY,
+            startup_max_delay: Self::DEFAULT_STARTUP_MAX_DELAY,
+        }
+    }
 }
 
 /// One named healthcheck. Shared (`Arc`) by every backend that uses it.
@@ -94,6 +157,16 @@ pub enum ProbeSpec {
     Tcp { port: u16 },
     Http { port: u16, http: HttpCheck },
     Https { port: u16, http: HttpCheck, tls: TlsCheck },
+}
+
+impl HealthCheck {
+    /// `interval` when not configured.
+    pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(2);
+    /// `timeout` when not configured.
+    pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(1);
+    pub const DEFAULT_RISE: u32 = 2;
+    pub const DEFAULT_FALL: u32 = 3;
+    pub const DEFAULT_JITTER_PERCENT: u8 = 10;
 }
 
 /// The bare probe type, for labels and display.
@@ -175,8 +248,67 @@ pub struct StatusMatcher {
 }
 
 impl StatusMatcher {
+    /// Parses the `expect-status` syntax: comma-separated codes and
+    /// inclusive ranges (`"200,204,300-302"`), every code in 100..=599.
+    pub fn parse(text: &str) -> Result<StatusMatcher, String> {
+        let code = |s: &str| -> Result<u16, String> {
+            let s = s.trim();
+            let n: u16 = s.parse().map_err(|_| format!("{s:?} is not an HTTP status code"))?;
+            if !(100..=599).contains(&n) {
+                return Err(format!("status code {n} is outside 100..599"));
+            }
+            Ok(n)
+        };
+        let mut ranges = Vec::new();
+        for part in text.split(',') {
+            let part = part.trim();
+            if part.is_empty() {
+                return Err(
+                    "empty entry: write codes and ranges separated by commas, e.g. \"200,204,300-302\""
+                        .to_string(),
+                );
+            }
+            let (lo, hi) = match part.split_once('-') {
+                Some((lo, hi)) => (code(lo)?, code(hi)?),
+                None => {
+                    let c = code(part)?;
+                    (c, c)
+                }
+            };
+            if lo > hi {
+                return Err(format!("range {part:?} is backwards: write {hi}-{lo}"));
+            }
+            ranges.push((lo, hi));
+        }
+        Ok(StatusMatcher { ranges })
+    }
+
     pub fn matches(&self, status: u16) -> bool {
         self.ranges.iter().any(|&(lo, hi)| lo <= status && status <= hi)
+    }
+}
+
+impl Default for StatusMatcher {
+    /// Any success or redirect: 200-399.
+    fn default() -> Self {
+        StatusMatcher { ranges: vec![(200, 399)] }
+    }
+}
+
+impl std::fmt::Display for StatusMatcher {
+    /// The `expect-status` syntax (`200,204,300-302`).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (i, &(lo, hi)) in self.ranges.iter().enumerate() {
+            if i > 0 {
+                f.write_str(",")?;
+            }
+            if lo == hi {
+                write!(f, "{lo}")?;
+            } else {
+                write!(f, "{lo}-{hi}")?;
+            }
+        }
+        Ok(())
     }
 }
 
@@ -246,6 +378,11 @@ pub struct Frontend {
 }
 
 impl Frontend {
+    /// The VIP as `address/len` (`192.0.2.1/32`).
+    pub fn prefix(&self) -> String {
+        format!("{}/{}", self.address, self.prefix_len)
+    }
+
     /// Every backend name this frontend references, in pool order.
     pub fn backend_names(&self) -> impl Iterator<Item = &str> {
         self.pools.iter().flat_map(|p| p.backends.iter().map(|b| b.backend.as_str()))
@@ -265,4 +402,8 @@ pub struct PoolBackend {
     pub backend: String,
     /// 0..=100, default 100.
     pub weight: u8,
+}
+
+impl PoolBackend {
+    pub const DEFAULT_WEIGHT: u8 = 100;
 }

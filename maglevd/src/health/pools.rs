@@ -124,6 +124,11 @@ mod tests {
     use crate::config::{Pool, PoolBackend, Protocol};
     use BackendState::*;
 
+    /// (state, in active pool, flush-on-down, expected outcome).
+    type TruthRow = (BackendState, bool, bool, Option<([u8; 4], bool)>);
+    /// Pools as (state, weight) lists, and the expected active pool.
+    type PoolCase<'a> = (&'a [&'a [(BackendState, u8)]], usize);
+
     /// The configured weights every row is tried with (150 must clamp).
     const WEIGHTS: [u8; 4] = [0, 50, 100, 150];
 
@@ -131,7 +136,7 @@ mod tests {
     /// the effective weight for each of `WEIGHTS` and the flush flag;
     /// `None` means the AS is deleted.
     #[rustfmt::skip]
-    const TRUTH_TABLE: [(BackendState, bool, bool, Option<([u8; 4], bool)>); 24] = [
+    const TRUTH_TABLE: [TruthRow; 24] = [
         // state    active  f-o-d   weights for 0/50/100/150   flush
         (Up,        true,   true,   Some(([0, 50, 100, 100],   false))),
         (Up,        true,   false,  Some(([0, 50, 100, 100],   false))),
@@ -198,7 +203,7 @@ mod tests {
 
     #[test]
     fn active_pool_selection() {
-        let cases: &[(&[&[(BackendState, u8)]], usize)] = &[
+        let cases: &[PoolCase] = &[
             // Primary healthy.
             (&[&[(Up, 100)], &[(Up, 100)]], 0),
             // Primary all down -> fallback.
