@@ -570,6 +570,41 @@ mod tests {
     }
 
     #[test]
+    fn random_responses_never_panic() {
+        // Splices of valid and hostile fragments, read in random step sizes.
+        const PIECES: &[&[u8]] = &[
+            b"HTTP/1.1 200 OK\r\n",
+            b"HTTP/1.0 404 \n",
+            b"HTTP/1.1 100 Continue\r\n\r\n",
+            b"Content-Length: 5\r\n",
+            b"Content-Length: 99999999999999999999\r\n",
+            b"Transfer-Encoding: chunked\r\n",
+            b"\r\n",
+            b"\n",
+            b"5\r\nhello\r\n",
+            b"0\r\n\r\n",
+            b"fffffffffffffffff\r\n",
+            b";;;\r\n",
+            b": :\r\n",
+            b" folded\r\n",
+            b"\xff\xfe\x00",
+            b"OK",
+        ];
+        let mut rng = fastrand::Rng::with_seed(0x6d61676c);
+        for _ in 0..5000 {
+            let mut data = Vec::new();
+            for _ in 0..rng.usize(0..12) {
+                data.extend_from_slice(PIECES[rng.usize(0..PIECES.len())]);
+            }
+            let mut r = response(&data, rng.usize(1..64));
+            let method = if rng.bool() { HttpMethod::Get } else { HttpMethod::Head };
+            if let Ok(h) = r.read_head(method) {
+                let _ = r.body_contains(h.framing, b"OK");
+            }
+        }
+    }
+
+    #[test]
     fn body_scan_stops_at_64k() {
         let mut data = b"HTTP/1.1 200 OK\r\n\r\n".to_vec();
         data.extend(std::iter::repeat_n(b'a', MAX_BODY_SCAN - 1));
