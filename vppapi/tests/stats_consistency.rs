@@ -59,7 +59,7 @@ fn step(w: &mut SegmentWriter, k: u64) {
                 w.set_combined(b, t, i, k, k * i as u64).unwrap();
             }
         }
-        match (w.find("c"), k % 2 == 0) {
+        match (w.find("c"), k.is_multiple_of(2)) {
             (Some(c), false) => w.remove_entry(c).unwrap(),
             (None, true) => {
                 let c = w.add_simple_counter("c", 1).unwrap();
@@ -123,7 +123,7 @@ fn check<S: Segment>(c: &mut StatsClient<S>) -> Result<u64, StatsError> {
         assert_eq!(snap.combined(4 + 2 * j).unwrap(), want_b, "step {k}: b[{i}] sum");
     }
     let c_result = snap.counter(3 + 2 * probe.len());
-    if k % 2 == 0 {
+    if k.is_multiple_of(2) {
         assert_eq!(c_result.unwrap(), k * THREADS as u64, "step {k}: c");
     } else {
         assert!(

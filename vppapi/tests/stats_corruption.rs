@@ -154,7 +154,7 @@ impl ChangesOnce {
         }
         // First attempt: alternate between the images, a torn read.
         self.data_reads.set(self.data_reads.get() + 1);
-        if self.data_reads.get() % 2 == 0 {
+        if self.data_reads.get().is_multiple_of(2) {
             &self.a
         } else {
             &self.b
@@ -248,7 +248,7 @@ fn random_mutations_never_panic_or_hang() {
         }
         let start = Instant::now();
         match full_read(s) {
-            Ok(n) if n == 8 => ok += 1,
+            Ok(8) => ok += 1,
             _ => failed += 1,
         }
         let took = start.elapsed();

@@ -21,6 +21,10 @@ use super::protocol::read_consistent;
 use super::query::{eval, Combined, NameIndex, Query, Snapshot, Value};
 use super::segment::Segment;
 
+/// One entry of [`StatsClient::dump`]: its name and value (or why it
+/// could not be read).
+pub type DumpEntry = (String, Result<Value, StatsError>);
+
 /// Default limit for one consistent read and for the socket exchange.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(1);
 
@@ -205,7 +209,7 @@ impl<S: Segment> StatsClient<S> {
     /// Every entry with its value (as [`read_entry`](Self::read_entry)),
     /// values under one epoch. An entry removed between listing and reading
     /// shows as `NotFound`.
-    pub fn dump(&mut self) -> Result<Vec<(String, Result<Value, StatsError>)>, StatsError> {
+    pub fn dump(&mut self) -> Result<Vec<DumpEntry>, StatsError> {
         let names = self.names()?;
         let queries: Vec<Query> = names.iter().map(Query::entry).collect();
         let snap = self.read(&queries)?;

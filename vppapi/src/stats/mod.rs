@@ -41,7 +41,7 @@ mod segment;
 mod server;
 mod writer;
 
-pub use client::{StatsClient, DEFAULT_TIMEOUT};
+pub use client::{DumpEntry, StatsClient, DEFAULT_TIMEOUT};
 pub use error::StatsError;
 pub use layout::EntryType;
 pub use mapping::ReadOnlyMapping;
