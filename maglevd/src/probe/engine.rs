@@ -181,6 +181,12 @@ mod tests {
     }
 
     #[test]
+    fn engine_can_be_shared_between_threads() {
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<Engine>();
+    }
+
+    #[test]
     fn outcome_carries_backend_generation_and_timing() {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
         let (tx, rx) = crossbeam_channel::unbounded();

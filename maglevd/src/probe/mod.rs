@@ -3,6 +3,12 @@
 //!
 //! Every probe is bounded as a whole by its healthcheck's `timeout`, so a
 //! hanging backend occupies one worker for at most `timeout`.
+//!
+//! Map: `engine` (public handle, wheel thread) uses `wheel` (the timer
+//! wheel) and `pool` (workers), which call `run`. `run` picks `tcp`,
+//! `http` (request, response parser; `tls` for https) or `icmp`; all of
+//! them open sockets through `socket` (source address, SOCKERR) and
+//! `netns` (namespace switch), and obey one `deadline`.
 
 mod deadline;
 pub mod engine;
