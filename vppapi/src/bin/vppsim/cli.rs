@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 
 use crate::ip46::format_prefix;
 use crate::lb::{LbState, Vip, VipType, VIP_COUNTER_NAMES};
+use crate::wire_forms::Mode;
 
 /// What `show version` and `show_version_reply` report.
 #[derive(Debug, Clone)]
@@ -37,7 +38,7 @@ pub const DEFAULT_VERSION: &str = "26.10-rc0~374-gb575ec2c56d";
 
 /// Runs one CLI command line and returns its output (errors are output
 /// too, as with VPP's `cli_inband`).
-pub fn run(state: &LbState, version: &VersionInfo, line: &str) -> String {
+pub fn run(state: &LbState, mode: Mode, version: &VersionInfo, line: &str) -> String {
     let words: Vec<&str> = line.split_whitespace().collect();
     let is = |i: usize, keyword: &str| words.get(i).is_some_and(|w| !w.is_empty() && keyword.starts_with(w));
     match words.len() {
@@ -46,8 +47,8 @@ pub fn run(state: &LbState, version: &VersionInfo, line: &str) -> String {
         1 => "show: no sub-commands\n".to_string(),
         _ if is(1, "version") && words.len() == 2 => show_version(version),
         _ if is(1, "lb") && words.len() >= 3 && is(2, "vips") => match words.get(3) {
-            None => show_vips(state, false),
-            Some(_) if is(3, "verbose") && words.len() == 4 => show_vips(state, true),
+            None => show_vips(state, mode, false),
+            Some(_) if is(3, "verbose") && words.len() == 4 => show_vips(state, mode, true),
             Some(_) => format!("show lb vips: unknown input `{}'\n", words[3..].join(" ")),
         },
         _ if is(1, "lb") && words.len() == 2 => show_lb(state),
@@ -72,11 +73,11 @@ fn show_lb(state: &LbState) -> String {
 
 /// `show lb vips [verbose]`: every VIP slot but the placeholder, each
 /// block followed by an empty line as `vlib_cli_output("%U\n")` leaves it.
-fn show_vips(state: &LbState, verbose: bool) -> String {
+fn show_vips(state: &LbState, mode: Mode, verbose: bool) -> String {
     let mut out = String::new();
     for (index, vip) in state.vip_slots() {
         if verbose {
-            format_vip_detailed(&mut out, state, index, vip);
+            format_vip_detailed(&mut out, state, mode, index, vip);
         } else {
             format_vip_line(&mut out, index, vip);
         }
@@ -97,7 +98,7 @@ fn format_vip_line(out: &mut String, index: usize, vip: &Vip) {
     );
 }
 
-fn format_vip_detailed(out: &mut String, state: &LbState, index: usize, vip: &Vip) {
+fn format_vip_detailed(out: &mut String, state: &LbState, mode: Mode, index: usize, vip: &Vip) {
     format_vip_line(out, index, vip);
     let _ = writeln!(out, "  new_size:{}", vip.new_flows_table_length);
     if vip.key.port != 0 {
@@ -121,16 +122,30 @@ fn format_vip_detailed(out: &mut String, state: &LbState, index: usize, vip: &Vi
     }
     let _ = writeln!(out, "  #as:{}", vip.ases().len());
     for (a, buckets) in vip.ases_for_display() {
-        let _ = writeln!(
-            out,
-            "    {} weight:{} buckets:{} flows:{} dpo:{} {}",
-            a.address,
-            a.weight,
-            buckets,
-            a.flows,
-            a.dpo,
-            if a.used { "used" } else { "removed" }
-        );
+        match mode {
+            Mode::Master => writeln!(
+                out,
+                "    {} weight:{} buckets:{} flows:{} dpo:{} {}",
+                a.address,
+                a.weight,
+                buckets,
+                a.flows,
+                a.dpo,
+                if a.used { "used" } else { "removed" }
+            ),
+            // The released versions' format (no weights; " removed" keeps
+            // its leading space after the one of the format).
+            Mode::Legacy => writeln!(
+                out,
+                "    {} {} buckets   {} flows  dpo:{} {}",
+                a.address,
+                buckets,
+                a.flows,
+                a.dpo,
+                if a.used { "used" } else { " removed" }
+            ),
+        }
+        .ok();
     }
 }
 
@@ -169,7 +184,7 @@ mod tests {
     #[test]
     fn show_lb_vips_verbose_matches_vpp_format() {
         let s = state_with_vip();
-        let out = run(&s, &VersionInfo::new(DEFAULT_VERSION), "show lb vips verbose");
+        let out = run(&s, Mode::Master, &VersionInfo::new(DEFAULT_VERSION), "show lb vips verbose");
         let lines: Vec<&str> = out.lines().collect();
         assert_eq!(lines[0], " ip4-gre4 [1] 192.0.2.1/32 src_ip_sticky");
         assert_eq!(lines[1], "  new_size:1024");
@@ -195,11 +210,20 @@ mod tests {
     fn removed_vip_and_as_are_marked() {
         let mut s = state_with_vip();
         s.del_vip(&VipKey::new(ip("192.0.2.1"), 128, 6, 80)).unwrap();
-        let out = run(&s, &VersionInfo::new(DEFAULT_VERSION), "sh lb vip ver");
+        let out = run(&s, Mode::Master, &VersionInfo::new(DEFAULT_VERSION), "sh lb vip ver");
         assert!(out.starts_with(" ip4-gre4 [1] 192.0.2.1/32 src_ip_sticky removed\n"), "{out}");
         assert!(out.contains("dpo:9 removed\n"), "{out}");
-        let short = run(&s, &VersionInfo::new(DEFAULT_VERSION), "show lb vips");
+        let short = run(&s, Mode::Master, &VersionInfo::new(DEFAULT_VERSION), "show lb vips");
         assert_eq!(short, " ip4-gre4 [1] 192.0.2.1/32 src_ip_sticky removed\n\n");
+    }
+
+    #[test]
+    fn legacy_as_lines_have_no_weight() {
+        let mut s = state_with_vip();
+        s.del_as(&VipKey::new(ip("192.0.2.1"), 128, 6, 80), ip("10.0.0.2"), false).unwrap();
+        let out = run(&s, Mode::Legacy, &VersionInfo::new(DEFAULT_VERSION), "show lb vips verbose");
+        assert!(out.contains("\n    10.0.0.3 0 buckets   0 flows  dpo:10 used\n"), "{out}");
+        assert!(out.contains("\n    10.0.0.2 0 buckets   0 flows  dpo:9  removed\n"), "{out}");
     }
 
     #[test]
@@ -207,13 +231,13 @@ mod tests {
         let v = VersionInfo::new("1.2.3");
         let s = LbState::default();
         assert_eq!(
-            run(&s, &v, "show version"),
+            run(&s, Mode::Master, &v, "show version"),
             "vpp v1.2.3 built by root on vppsim at 2026-08-20T10:00:00\n"
         );
-        assert_eq!(run(&s, &v, "frobnicate now"), "unknown input `frobnicate now'\n");
-        assert_eq!(run(&s, &v, "show frob"), "show: unknown input `frob'\n");
-        assert_eq!(run(&s, &v, "show lb vips loud"), "show lb vips: unknown input `loud'\n");
-        assert_eq!(run(&s, &v, ""), "");
-        assert_eq!(run(&s, &v, "show lb vips verbose"), "");
+        assert_eq!(run(&s, Mode::Master, &v, "frobnicate now"), "unknown input `frobnicate now'\n");
+        assert_eq!(run(&s, Mode::Master, &v, "show frob"), "show: unknown input `frob'\n");
+        assert_eq!(run(&s, Mode::Master, &v, "show lb vips loud"), "show lb vips: unknown input `loud'\n");
+        assert_eq!(run(&s, Mode::Master, &v, ""), "");
+        assert_eq!(run(&s, Mode::Master, &v, "show lb vips verbose"), "");
     }
 }

@@ -216,7 +216,7 @@ impl Ctx<'_> {
             "cli_inband" => {
                 let r = CliInband::decode(payload)?;
                 fields.push(("cmd", r.cmd.as_str().into()));
-                let text = cli::run(&self.sim.lb, &self.sim.version, &r.cmd);
+                let text = cli::run(&self.sim.lb, mode, &self.sim.version, &r.cmd);
                 self.reply(&CliInbandReply { context: r.context, retval: 0, reply: text });
                 Some(0)
             }

@@ -134,7 +134,7 @@ impl Sim {
     }
 
     /// Once per second: heartbeat, traffic, and (every minute, as VPP
-    /// master) garbage collection.
+    /// master does) garbage collection.
     pub fn tick(&mut self, seconds: u64) {
         if let Err(e) = self.stats.heartbeat() {
             log::error!("stats heartbeat failed: {e}");
@@ -142,7 +142,8 @@ impl Sim {
         if self.traffic {
             traffic::tick(&mut self.lb, &mut self.rng);
         }
-        if seconds >= self.last_gc + GC_INTERVAL_S {
+        // Legacy VPPs collect only at the end of lb CLI commands.
+        if self.mode == Mode::Master && seconds >= self.last_gc + GC_INTERVAL_S {
             self.last_gc = seconds;
             self.lb.collect_garbage(false);
         }
