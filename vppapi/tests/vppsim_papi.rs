@@ -8,13 +8,20 @@ mod vppsim_support;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::OnceLock;
 
 use vppsim_support::VppSim;
 
 const VPP_PAPI: &str = "vpp_papi==2.4.2";
 
-/// The venv shared with the other vpp_papi tests of this crate.
+/// The venv shared with the other vpp_papi tests of this crate, created
+/// once per test process (the tests here run in parallel).
 fn venv_python() -> PathBuf {
+    static PYTHON: OnceLock<PathBuf> = OnceLock::new();
+    PYTHON.get_or_init(create_venv).clone()
+}
+
+fn create_venv() -> PathBuf {
     let venv = Path::new(env!("CARGO_TARGET_TMPDIR")).join("vpp-papi-2.4.2-venv");
     let python = venv.join("bin/python");
     let ready = || Command::new(&python).args(["-c", "import vpp_papi"]).status().is_ok_and(|s| s.success());
@@ -69,4 +76,21 @@ fn vpp_papi_drives_vppsim_like_vpp() {
     );
     let state = sim.control("state").join("\n");
     assert!(state.contains("as 10.0.0.3 weight 0 buckets 0"), "{state}");
+}
+
+#[test]
+fn vpp_papi_reads_moving_counters_from_vppsim() {
+    let python = venv_python();
+    let sim = VppSim::start(&["--traffic"]);
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out = Command::new(&python)
+        .arg(manifest.join("tests/papi/vppsim_stats.py"))
+        .arg(manifest.join("tests/data/apijson"))
+        .arg(&sim.api)
+        .arg(&sim.stats)
+        .output()
+        .expect("run python");
+    let output = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "vpp_papi stats script failed:\n{output}");
+    assert!(output.contains("ALL OK"), "script did not finish:\n{output}");
 }
