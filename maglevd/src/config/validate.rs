@@ -756,7 +756,10 @@ fn check_shared_vips(vips: &[Vip], errs: &mut Errors) {
 fn check_src_addresses(lb: &LbConfig, vips: &[Vip], errs: &mut Errors) {
     for v4 in [true, false] {
         let present = if v4 { lb.ipv4_src_address.is_some() } else { lb.ipv6_src_address.is_some() };
-        if present {
+        let key = if v4 { "ipv4-src-address" } else { "ipv6-src-address" };
+        let path = format!("maglev.vpp.lb.{key}");
+        // Present, or written with the wrong family (already reported).
+        if present || errs.0.iter().any(|e| e.path == path) {
             continue;
         }
         let reason = vips.iter().find_map(|vip| {
@@ -774,10 +777,9 @@ fn check_src_addresses(lb: &LbConfig, vips: &[Vip], errs: &mut Errors) {
             }
         });
         if let Some(reason) = reason {
-            let (key, example) =
-                if v4 { ("ipv4-src-address", "192.0.2.254") } else { ("ipv6-src-address", "2001:db8::254") };
+            let example = if v4 { "192.0.2.254" } else { "2001:db8::254" };
             errs.push(
-                format!("maglev.vpp.lb.{key}"),
+                path,
                 format!(
                     "missing: required because {reason}; set it to an {} address of this VPP (the GRE outer source), e.g. {example}",
                     family(v4)
