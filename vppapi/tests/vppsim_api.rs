@@ -240,3 +240,13 @@ fn legacy_mode_has_no_weights_and_legacy_encodings() {
     c.lb_add_del_vip_v2(&vip, &settings(LbEncapType::Gre6), true).unwrap();
     assert_eq!(c.lb_vip_dump().unwrap().len(), 2);
 }
+
+#[test]
+fn bad_command_line_prints_usage_and_exits_2() {
+    for args in [&["--bogus"][..], &["--api-socket", "/tmp/unused.sock"][..]] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_vppsim")).args(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("usage: vppsim --api-socket PATH --stats-socket PATH"), "{err}");
+    }
+}
