@@ -124,11 +124,15 @@ fn lb_life_cycle_with_vpp_return_codes() {
     c.lb_add_del_vip_v2(&vip, &settings(LbEncapType::Gre4), true).unwrap();
     assert_eq!(retval(c.lb_add_del_vip_v2(&vip, &settings(LbEncapType::Gre4), true)), -6);
     assert!(c.lb_vip_dump().unwrap().is_empty(), "deleted VIPs are hidden on master");
+    let leftovers = c.lb_as_v2_dump().unwrap();
+    assert_eq!(leftovers.len(), 3, "the AS dump still shows a deleted VIP's ASes: {leftovers:?}");
+    assert!(leftovers.iter().all(|a| !a.in_use && a.num_buckets == 0));
     assert_eq!(retval(c.ip_route_lookup(0, ip("192.0.2.1"), 32, true)), -6);
     let cli = c.cli_inband("show lb vips verbose").unwrap();
     assert!(cli.starts_with(" ip4-gre4 [1] 192.0.2.1/32 removed\n"), "{cli}");
     sim.control("gc");
     assert_eq!(c.cli_inband("show lb vips verbose").unwrap(), "");
+    assert!(c.lb_as_v2_dump().unwrap().is_empty());
     // A re-added prefix gets a fresh route.
     c.lb_add_del_vip_v2(&vip, &settings(LbEncapType::Gre4), false).unwrap();
     let again = c.ip_route_lookup(0, ip("192.0.2.1"), 32, true).unwrap();

@@ -369,10 +369,10 @@ impl Ctx<'_> {
                 let mut n = 0i64;
                 let mut out_v1 = Vec::new();
                 let mut out_v2 = Vec::new();
+                // Unlike lb_vip_dump, VPP does not hide deleted VIPs here:
+                // their ASes show (unused) until collected.
                 for (_, vip) in self.sim.lb.vip_slots() {
-                    if !(vip.used || mode.dumps_removed_vips())
-                        || !mode.as_dump_matches(&r.pfx, r.protocol, r.port, vip)
-                    {
+                    if !mode.as_dump_matches(&r.pfx, r.protocol, r.port, vip) {
                         continue;
                     }
                     let wire_vip = mode.encode_vip(vip);

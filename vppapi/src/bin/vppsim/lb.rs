@@ -26,9 +26,12 @@ pub const COUNTER_FIRST_PACKET: usize = 1;
 pub const COUNTER_UNTRACKED_PACKET: usize = 2;
 pub const COUNTER_NO_SERVER: usize = 3;
 
-/// `LB_CONCURRENCY_TIMEOUT`: a removed AS is collected at the earliest this
+/// `LB_CONCURRENCY_TIMEOUT`: a removed AS is collected only more than this
 /// many seconds after its removal.
 pub const AS_GC_DELAY_S: u32 = 10;
+
+/// `LB_GARBAGE_RUN`: a VIP's ASes are examined at most this often.
+pub const VIP_GC_INTERVAL_S: u32 = 60;
 
 /// Largest new-flow table vppsim builds. VPP would try to allocate any
 /// power of two; a stand-in refuses absurd sizes (-70, as VPP does when the
@@ -259,6 +262,8 @@ pub struct Vip {
     /// Maglev new-flow table; entries index `ases`.
     table: Vec<Option<usize>>,
     pub flushes: u32,
+    /// `last_garbage_collection`: seconds since start.
+    last_gc: u32,
 }
 
 impl Vip {
@@ -462,6 +467,7 @@ impl LbState {
             ases: Vec::new(),
             table: Vec::new(),
             flushes: 0,
+            last_gc: self.now_s(),
         };
         vip.rebuild_table();
         let slot = match self.free_slots.pop() {
@@ -607,17 +613,21 @@ impl LbState {
                 changed = true;
             }
         }
-        // A trailing free slot shrinks the pool, as pool_put does not, but
-        // keeping it is harmless; leave the pool length alone.
         changed
     }
 }
 
-/// Drops the collectable ASes of one VIP; rebuilds its table if any went.
+/// `lb_vip_garbage_collection`: at most once a minute per VIP (always with
+/// `force`), drops the removed ASes that are old enough and have no flows;
+/// rebuilds the table if any went.
 fn collect_vip_ases(vip: &mut Vip, now: u32, force: bool) -> bool {
+    if !force && now.saturating_sub(vip.last_gc) <= VIP_GC_INTERVAL_S {
+        return false;
+    }
+    vip.last_gc = now;
     let before = vip.ases.len();
     vip.ases
-        .retain(|a| a.used || a.flows > 0 || !(force || now.saturating_sub(a.in_use_since) >= AS_GC_DELAY_S));
+        .retain(|a| a.used || a.flows > 0 || !(force || now.saturating_sub(a.in_use_since) > AS_GC_DELAY_S));
     let changed = vip.ases.len() != before;
     if changed {
         vip.rebuild_table();

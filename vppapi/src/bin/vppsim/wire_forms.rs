@@ -119,7 +119,7 @@ impl Mode {
         filter.address.un == *vip.key.prefix.bytes() && protocol == vip.key.protocol && port_matches
     }
 
-    /// Whether deleted-but-not-collected VIPs appear in dumps.
+    /// Whether deleted-but-not-collected VIPs appear in `lb_vip_dump`.
     pub fn dumps_removed_vips(self) -> bool {
         self == Mode::Legacy
     }
