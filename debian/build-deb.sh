@@ -125,7 +125,9 @@ install -D -m 0644 debian/maglev.yaml "$ROOT/etc/vpp-maglev/maglev.yaml"
 
 DOC="$ROOT/usr/share/doc/$PACKAGE"
 install -D -m 0644 debian/copyright "$DOC/copyright"
-sed "1s/^$PACKAGE ([^)]*)/$PACKAGE ($VERSION)/" debian/changelog | gzip -9n >"$DOC/changelog.Debian.gz"
+# A native package (the version has no Debian revision: this project is its
+# own upstream), so policy names the changelog changelog.gz.
+sed "1s/^$PACKAGE ([^)]*)/$PACKAGE ($VERSION)/" debian/changelog | gzip -9n >"$DOC/changelog.gz"
 for doc in docs/user-guide.md docs/config-guide.md docs/healthchecks.md; do
 	if [ -f "$doc" ]; then
 		# Like dh_compress: documentation over 4 KiB is compressed.

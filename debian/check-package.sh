@@ -64,7 +64,7 @@ done
 for deb in "${debs[@]}"; do
 	step "lintian $(basename "$deb")"
 	# Errors fail the check; warnings and info are shown for the record.
-	if lintian --fail-on error --display-info --no-tag-display-limit "$deb"; then
+	if lintian --fail-on error --display-info --tag-display-limit 0 "$deb"; then
 		ok "no lintian errors"
 	else
 		fail "lintian reports errors"
@@ -150,7 +150,7 @@ check "maglevd has no login shell" bash -c '[ "$(getent passwd maglevd | cut -d:
 for f in /usr/sbin/maglevd /usr/bin/maglevc /usr/share/man/man8/maglevd.8.gz \
 	/usr/share/man/man1/maglevc.1.gz /lib/systemd/system/$UNIT /etc/default/vpp-maglev \
 	/etc/vpp-maglev/maglev.yaml /usr/share/doc/$PACKAGE/copyright \
-	/usr/share/doc/$PACKAGE/changelog.Debian.gz; do
+	/usr/share/doc/$PACKAGE/changelog.gz; do
 	check "$f installed" test -e "$f"
 done
 check "conffiles registered" bash -c "dpkg-query -W -f '\${Conffiles}' $PACKAGE | grep -q /etc/vpp-maglev/maglev.yaml"
