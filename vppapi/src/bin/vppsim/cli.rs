@@ -173,7 +173,7 @@ mod tests {
         })
         .unwrap();
         for last in 2..=4 {
-            s.add_as(&key, ip(&format!("10.0.0.{last}")), 100).unwrap();
+            s.add_as(&key, ip(&format!("10.0.0.{last}")), 100, false).unwrap();
         }
         s.set_as_weight(&key, ip("10.0.0.3"), 0, false).unwrap();
         s.count_vip(1, 0, COUNTER_FIRST_PACKET, 3);

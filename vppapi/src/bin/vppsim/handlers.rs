@@ -286,7 +286,7 @@ impl Ctx<'_> {
             }
             "lb_add_del_as" => {
                 let r = LbAddDelAs::decode(payload)?;
-                // v1 has no weight: VPP uses 100.
+                // v1 has no weight (VPP uses 100) and ignores is_flush on add.
                 let retval = self.as_add_del(
                     &r.pfx,
                     r.protocol,
@@ -506,7 +506,7 @@ impl Ctx<'_> {
         let result = if is_del {
             self.sim.lb.del_as(&key, address, is_flush)
         } else {
-            self.sim.lb.add_as(&key, address, weight.unwrap_or(100))
+            self.sim.lb.add_as(&key, address, weight.unwrap_or(100), weight.is_some() && is_flush)
         };
         self.sim.publish_stats();
         rv(result)

@@ -515,9 +515,11 @@ impl LbState {
     }
 
     /// `lb_vip_add_ass` (weight 100 for the v1 message): an in-use AS is a
-    /// duplicate (-81), a removed one is revived, a new one must match the
-    /// encap's family (-97).
-    pub fn add_as(&mut self, key: &VipKey, address: Ip46, weight: u8) -> Result<(), LbError> {
+    /// duplicate (-81), a removed one is revived (keeping its
+    /// `in_use_since`; `flush` evicts its old flows), a new one must match
+    /// the encap's family (-97). Ends with a (rate-limited) GC pass.
+    pub fn add_as(&mut self, key: &VipKey, address: Ip46, weight: u8, flush: bool) -> Result<(), LbError> {
+        let now = self.now_s();
         let dpo = self.next_dpo;
         let vip = self.used_vip_mut(key)?;
         match vip.find_as(&address) {
@@ -528,6 +530,10 @@ impl LbState {
                 }
                 a.used = true;
                 a.weight = weight;
+                if flush {
+                    a.flows = 0;
+                    a.flushes += 1;
+                }
             }
             None => {
                 if address.is_ip4() != vip.vtype.wants_ip4_ases() {
@@ -539,6 +545,7 @@ impl LbState {
         }
         let vip = self.used_vip_mut(key)?;
         vip.rebuild_table();
+        collect_vip_ases(vip, now, false);
         Ok(())
     }
 
@@ -727,13 +734,13 @@ mod tests {
     fn as_life_cycle() {
         let mut s = LbState::default();
         let k = key4("192.0.2.1", 6, 80);
-        assert_eq!(s.add_as(&k, ip("10.0.0.2"), 100), Err(LbError::NoSuchEntry));
+        assert_eq!(s.add_as(&k, ip("10.0.0.2"), 100, false), Err(LbError::NoSuchEntry));
         let v = s.add_vip(vip_args(k, encap::GRE4)).unwrap();
         for last in 2..=4 {
-            s.add_as(&k, ip(&format!("10.0.0.{last}")), 100).unwrap();
+            s.add_as(&k, ip(&format!("10.0.0.{last}")), 100, false).unwrap();
         }
-        assert_eq!(s.add_as(&k, ip("10.0.0.2"), 100), Err(LbError::ValueExist));
-        assert_eq!(s.add_as(&k, ip("2001:db8::2"), 100), Err(LbError::InvalidAddressFamily));
+        assert_eq!(s.add_as(&k, ip("10.0.0.2"), 100, false), Err(LbError::ValueExist));
+        assert_eq!(s.add_as(&k, ip("2001:db8::2"), 100, false), Err(LbError::InvalidAddressFamily));
         let b = buckets(&s, v);
         assert_eq!(b.iter().map(|(_, n)| n).sum::<u32>(), 1024);
         let mut n: Vec<u32> = b.iter().map(|(_, n)| *n).collect();
@@ -758,7 +765,7 @@ mod tests {
         assert_eq!(buckets(&s, v)[0].1, 1024, "only 10.0.0.4 has weight");
         // A removed AS cannot be reweighted, but can be revived.
         assert_eq!(s.set_as_weight(&k, ip("10.0.0.2"), 50, false), Err(LbError::NoSuchEntry));
-        s.add_as(&k, ip("10.0.0.2"), 100).unwrap();
+        s.add_as(&k, ip("10.0.0.2"), 100, false).unwrap();
         assert!(s.vip(v).unwrap().ases()[0].used);
         assert_eq!(s.del_as(&k, ip("10.0.0.9"), false), Err(LbError::NoSuchEntry));
     }
@@ -768,7 +775,7 @@ mod tests {
         let mut s = LbState::default();
         let k = key4("192.0.2.1", 6, 80);
         let v = s.add_vip(vip_args(k, encap::GRE4)).unwrap();
-        s.add_as(&k, ip("10.0.0.2"), 0).unwrap();
+        s.add_as(&k, ip("10.0.0.2"), 0, false).unwrap();
         assert!(!s.vip(v).unwrap().has_buckets());
     }
 
@@ -777,7 +784,7 @@ mod tests {
         let mut s = LbState::default();
         let k = key4("192.0.2.1", 6, 80);
         let v = s.add_vip(vip_args(k, encap::GRE4)).unwrap();
-        s.add_as(&k, ip("10.0.0.2"), 100).unwrap();
+        s.add_as(&k, ip("10.0.0.2"), 100, false).unwrap();
         s.count_vip(v, 1, COUNTER_FIRST_PACKET, 5);
         assert_eq!(s.vip_counter_totals(v)[COUNTER_FIRST_PACKET], 5);
         s.del_vip(&k).unwrap();
@@ -797,7 +804,7 @@ mod tests {
         let mut s = LbState::default();
         let k = key4("192.0.2.1", 6, 80);
         let v = s.add_vip(vip_args(k, encap::GRE4)).unwrap();
-        s.add_as(&k, ip("10.0.0.2"), 100).unwrap();
+        s.add_as(&k, ip("10.0.0.2"), 100, false).unwrap();
         s.vip_mut(v).unwrap().as_mut(0).unwrap().flows = 3;
         s.flush_vip(&k).unwrap();
         assert_eq!(s.vip(v).unwrap().ases()[0].flows, 0);

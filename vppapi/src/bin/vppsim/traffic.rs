@@ -98,8 +98,8 @@ mod tests {
     fn sessions_follow_buckets_and_routes_count() {
         let mut s = LbState::default();
         let (v, key) = add_vip(&mut s, "192.0.2.1");
-        s.add_as(&key, ip("10.0.0.2"), 100).unwrap();
-        s.add_as(&key, ip("10.0.0.3"), 0).unwrap();
+        s.add_as(&key, ip("10.0.0.2"), 100, false).unwrap();
+        s.add_as(&key, ip("10.0.0.3"), 0, false).unwrap();
         let (empty, _) = add_vip(&mut s, "192.0.2.2");
         let mut rng = fastrand::Rng::with_seed(7);
         for _ in 0..50 {
@@ -123,7 +123,7 @@ mod tests {
         let mut s = LbState::default();
         s.set_conf([0; 4], [0; 16], 1, 40).unwrap();
         let (v, key) = add_vip(&mut s, "192.0.2.1");
-        s.add_as(&key, ip("10.0.0.2"), 100).unwrap();
+        s.add_as(&key, ip("10.0.0.2"), 100, false).unwrap();
         let mut rng = fastrand::Rng::with_seed(3);
         for _ in 0..20 {
             tick(&mut s, &mut rng);
