@@ -121,6 +121,8 @@ fn lb_life_cycle_with_vpp_return_codes() {
     assert!(!removed.in_use && removed.num_buckets == 0 && removed.in_use_since > 0, "{removed:?}");
     assert_eq!(retval(c.lb_as_set_weight(&vip, ip("10.0.0.2"), 10, false)), -6);
     c.lb_flush_vip(&vip).unwrap();
+    // VPP answers 0 even for a VIP that does not exist.
+    c.lb_flush_vip(&missing_vip).unwrap();
     c.lb_add_del_vip_v2(&vip, &settings(LbEncapType::Gre4), true).unwrap();
     assert_eq!(retval(c.lb_add_del_vip_v2(&vip, &settings(LbEncapType::Gre4), true)), -6);
     assert!(c.lb_vip_dump().unwrap().is_empty(), "deleted VIPs are hidden on master");

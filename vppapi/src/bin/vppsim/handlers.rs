@@ -332,7 +332,11 @@ impl Ctx<'_> {
                 let r = LbFlushVip::decode(payload)?;
                 let key = mode.flush_vip_key(&r.pfx, r.protocol, r.port);
                 push_vip_fields(&mut fields, &key, r.protocol, r.port);
-                let retval = rv(self.sim.lb.flush_vip(&key));
+                // VPP's handler overwrites the lookup's return code with the
+                // flush's, which is always 0: a missing VIP is not an error.
+                let found = self.sim.lb.flush_vip(&key).is_ok();
+                fields.push(("found", found.into()));
+                let retval = 0;
                 self.reply(&LbFlushVipReply { context: r.context, retval });
                 Some(retval)
             }
