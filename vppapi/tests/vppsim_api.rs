@@ -141,7 +141,15 @@ fn lb_life_cycle_with_vpp_return_codes() {
     assert_ne!(again.stats_index, route.stats_index);
     assert_eq!(c.lb_vips_verbose().unwrap()[0].index, 1, "the collected slot is reused");
 
-    assert!(c.cli_inband("show frobnicator").unwrap().contains("unknown input"));
+    // An unknown command: retval -1 (vlib_cli_input's error) with the error
+    // text as the output.
+    let reply = c
+        .request(
+            vppapi::messages::CliInband { cmd: "show frobnicator".into(), ..Default::default() },
+            Duration::from_secs(5),
+        )
+        .unwrap();
+    assert_eq!((reply.retval, reply.reply.as_str()), (-1, "show: unknown input `frobnicator'\n"));
     c.close().unwrap();
 
     // The request log has one line per request, decoded.

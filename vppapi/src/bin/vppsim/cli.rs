@@ -36,23 +36,23 @@ impl VersionInfo {
 /// protocol reference was checked against).
 pub const DEFAULT_VERSION: &str = "26.10-rc0~374-gb575ec2c56d";
 
-/// Runs one CLI command line and returns its output (errors are output
-/// too, as with VPP's `cli_inband`).
-pub fn run(state: &LbState, mode: Mode, version: &VersionInfo, line: &str) -> String {
+/// Runs one CLI command line. `Err` carries the error text, which VPP
+/// prints as the command's output while `vlib_cli_input` fails with -1.
+pub fn run(state: &LbState, mode: Mode, version: &VersionInfo, line: &str) -> Result<String, String> {
     let words: Vec<&str> = line.split_whitespace().collect();
     let is = |i: usize, keyword: &str| words.get(i).is_some_and(|w| !w.is_empty() && keyword.starts_with(w));
     match words.len() {
-        0 => String::new(),
-        _ if !is(0, "show") => format!("unknown input `{}'\n", words.join(" ")),
-        1 => "show: no sub-commands\n".to_string(),
-        _ if is(1, "version") && words.len() == 2 => show_version(version),
+        0 => Ok(String::new()),
+        _ if !is(0, "show") => Err(format!("unknown input `{}'\n", words.join(" "))),
+        1 => Err("show: no sub-commands\n".to_string()),
+        _ if is(1, "version") && words.len() == 2 => Ok(show_version(version)),
         _ if is(1, "lb") && words.len() >= 3 && is(2, "vips") => match words.get(3) {
-            None => show_vips(state, mode, false),
-            Some(_) if is(3, "verbose") && words.len() == 4 => show_vips(state, mode, true),
-            Some(_) => format!("show lb vips: unknown input `{}'\n", words[3..].join(" ")),
+            None => Ok(show_vips(state, mode, false)),
+            Some(_) if is(3, "verbose") && words.len() == 4 => Ok(show_vips(state, mode, true)),
+            Some(_) => Err(format!("show lb vips: unknown input `{}'\n", words[3..].join(" "))),
         },
-        _ if is(1, "lb") && words.len() == 2 => show_lb(state),
-        _ => format!("show: unknown input `{}'\n", words[1..].join(" ")),
+        _ if is(1, "lb") && words.len() == 2 => Ok(show_lb(state)),
+        _ => Err(format!("show: unknown input `{}'\n", words[1..].join(" "))),
     }
 }
 
@@ -184,7 +184,7 @@ mod tests {
     #[test]
     fn show_lb_vips_verbose_matches_vpp_format() {
         let s = state_with_vip();
-        let out = run(&s, Mode::Master, &VersionInfo::new(DEFAULT_VERSION), "show lb vips verbose");
+        let out = run(&s, Mode::Master, &VersionInfo::new(DEFAULT_VERSION), "show lb vips verbose").unwrap();
         let lines: Vec<&str> = out.lines().collect();
         assert_eq!(lines[0], " ip4-gre4 [1] 192.0.2.1/32 src_ip_sticky");
         assert_eq!(lines[1], "  new_size:1024");
@@ -210,10 +210,10 @@ mod tests {
     fn removed_vip_and_as_are_marked() {
         let mut s = state_with_vip();
         s.del_vip(&VipKey::new(ip("192.0.2.1"), 128, 6, 80)).unwrap();
-        let out = run(&s, Mode::Master, &VersionInfo::new(DEFAULT_VERSION), "sh lb vip ver");
+        let out = run(&s, Mode::Master, &VersionInfo::new(DEFAULT_VERSION), "sh lb vip ver").unwrap();
         assert!(out.starts_with(" ip4-gre4 [1] 192.0.2.1/32 src_ip_sticky removed\n"), "{out}");
         assert!(out.contains("dpo:9 removed\n"), "{out}");
-        let short = run(&s, Mode::Master, &VersionInfo::new(DEFAULT_VERSION), "show lb vips");
+        let short = run(&s, Mode::Master, &VersionInfo::new(DEFAULT_VERSION), "show lb vips").unwrap();
         assert_eq!(short, " ip4-gre4 [1] 192.0.2.1/32 src_ip_sticky removed\n\n");
     }
 
@@ -221,7 +221,7 @@ mod tests {
     fn legacy_as_lines_have_no_weight() {
         let mut s = state_with_vip();
         s.del_as(&VipKey::new(ip("192.0.2.1"), 128, 6, 80), ip("10.0.0.2"), false).unwrap();
-        let out = run(&s, Mode::Legacy, &VersionInfo::new(DEFAULT_VERSION), "show lb vips verbose");
+        let out = run(&s, Mode::Legacy, &VersionInfo::new(DEFAULT_VERSION), "show lb vips verbose").unwrap();
         assert!(out.contains("\n    10.0.0.3 0 buckets   0 flows  dpo:10 used\n"), "{out}");
         assert!(out.contains("\n    10.0.0.2 0 buckets   0 flows  dpo:9  removed\n"), "{out}");
     }
@@ -230,14 +230,15 @@ mod tests {
     fn show_version_and_unknown_input() {
         let v = VersionInfo::new("1.2.3");
         let s = LbState::default();
+        let run = |line: &str| run(&s, Mode::Master, &v, line);
         assert_eq!(
-            run(&s, Mode::Master, &v, "show version"),
-            "vpp v1.2.3 built by root on vppsim at 2026-08-20T10:00:00\n"
+            run("show version"),
+            Ok("vpp v1.2.3 built by root on vppsim at 2026-08-20T10:00:00\n".into())
         );
-        assert_eq!(run(&s, Mode::Master, &v, "frobnicate now"), "unknown input `frobnicate now'\n");
-        assert_eq!(run(&s, Mode::Master, &v, "show frob"), "show: unknown input `frob'\n");
-        assert_eq!(run(&s, Mode::Master, &v, "show lb vips loud"), "show lb vips: unknown input `loud'\n");
-        assert_eq!(run(&s, Mode::Master, &v, ""), "");
-        assert_eq!(run(&s, Mode::Master, &v, "show lb vips verbose"), "");
+        assert_eq!(run("frobnicate now"), Err("unknown input `frobnicate now'\n".into()));
+        assert_eq!(run("show frob"), Err("show: unknown input `frob'\n".into()));
+        assert_eq!(run("show lb vips loud"), Err("show lb vips: unknown input `loud'\n".into()));
+        assert_eq!(run(""), Ok(String::new()));
+        assert_eq!(run("show lb vips verbose"), Ok(String::new()));
     }
 }

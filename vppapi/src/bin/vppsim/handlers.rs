@@ -216,9 +216,14 @@ impl Ctx<'_> {
             "cli_inband" => {
                 let r = CliInband::decode(payload)?;
                 fields.push(("cmd", r.cmd.as_str().into()));
-                let text = cli::run(&self.sim.lb, mode, &self.sim.version, &r.cmd);
-                self.reply(&CliInbandReply { context: r.context, retval: 0, reply: text });
-                Some(0)
+                // A failing command still answers, its error text as the
+                // output and -1 as retval (vlib_cli_input's return code).
+                let (retval, text) = match cli::run(&self.sim.lb, mode, &self.sim.version, &r.cmd) {
+                    Ok(text) => (0, text),
+                    Err(text) => (-1, text),
+                };
+                self.reply(&CliInbandReply { context: r.context, retval, reply: text });
+                Some(retval)
             }
             "lb_conf" => {
                 let r = LbConf::decode(payload)?;
