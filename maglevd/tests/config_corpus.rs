@@ -130,6 +130,33 @@ fn shipped_example_is_valid() {
     assert!(cfg.vpp.lb.ipv4_src_address.is_some() && cfg.vpp.lb.ipv6_src_address.is_some());
 }
 
+/// Every YAML example of the config guide that is a whole file (starts
+/// with `maglev:`) must be valid, so the guide cannot drift from the code.
+#[test]
+fn config_guide_examples_are_valid() {
+    let path = repo_root().join("docs/config-guide.md");
+    let guide =
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    let mut examples = 0;
+    let mut rest = guide.as_str();
+    while let Some(start) = rest.find("```yaml\n") {
+        let body = &rest[start + "```yaml\n".len()..];
+        let end = body.find("```").unwrap_or_else(|| panic!("{}: unterminated yaml block", path.display()));
+        let block = &body[..end];
+        rest = &body[end + 3..];
+        if !block.starts_with("maglev:") {
+            continue;
+        }
+        examples += 1;
+        if let Err(e) =
+            config::parse(block, "docs/config-guide.md example", LoadOptions { vpp_enabled: true })
+        {
+            panic!("an example of the config guide is not valid:\n{e}\n---\n{block}");
+        }
+    }
+    assert!(examples >= 1, "no complete example found in {}", path.display());
+}
+
 #[test]
 fn io_error_is_exit_1_and_names_the_file() {
     let path = repo_root().join("tests/configs/does-not-exist.yaml");
