@@ -428,25 +428,22 @@ impl Ctx<'_> {
                 if let Some(route) = route {
                     fields.push(("stats_index", route.stats_index.into()));
                 }
-                let (stats_index, prefix) =
-                    route.map_or((0, Prefix::default()), |rt| (rt.stats_index, route_prefix(&rt)));
+                // A failed lookup's reply is all zeros after the retval
+                // (REPLY_MACRO3_ZERO); a found one echoes the table id and
+                // has no paths (the lb installs a special DPO, not a path).
+                let (table_id, stats_index, prefix) = route
+                    .map_or((0, 0, Prefix::default()), |rt| (r.table_id, rt.stats_index, route_prefix(&rt)));
                 if name == "ip_route_lookup" {
                     self.reply(&IpRouteLookupReply {
                         context: r.context,
                         retval,
-                        route: IpRoute { table_id: r.table_id, stats_index, prefix, paths: Vec::new() },
+                        route: IpRoute { table_id, stats_index, prefix, paths: Vec::new() },
                     });
                 } else {
                     self.reply(&IpRouteLookupV2Reply {
                         context: r.context,
                         retval,
-                        route: IpRouteV2 {
-                            table_id: r.table_id,
-                            stats_index,
-                            prefix,
-                            src: 0,
-                            paths: Vec::new(),
-                        },
+                        route: IpRouteV2 { table_id, stats_index, prefix, src: 0, paths: Vec::new() },
                     });
                 }
                 Some(retval)
