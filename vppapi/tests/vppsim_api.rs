@@ -247,7 +247,7 @@ fn legacy_mode_has_no_weights_and_legacy_encodings() {
     };
     let reply = c.request(raw, Duration::from_secs(5)).unwrap();
     assert_eq!(reply.retval, 0);
-    let text = c.cli_inband("show lb vips").unwrap();
+    let text = c.cli_inband("show lb vips verbose").unwrap();
     assert!(text.contains(" ip6-gre4 [2] ::/32\n"), "{text}");
 
     // Deleted VIPs stay in the legacy dump until collected.

@@ -46,10 +46,13 @@ pub fn run(state: &LbState, mode: Mode, version: &VersionInfo, line: &str) -> Re
         _ if !is(0, "show") => Err(format!("unknown input `{}'\n", words.join(" "))),
         1 => Err("show: no sub-commands\n".to_string()),
         _ if is(1, "version") && words.len() == 2 => Ok(show_version(version)),
+        // VPP's handler returns before printing anything when there is no
+        // argument at all (`unformat_line_input` fails), and treats any
+        // argument but a literal `verbose` as "not verbose".
         _ if is(1, "lb") && words.len() >= 3 && is(2, "vips") => match words.get(3) {
-            None => Ok(show_vips(state, mode, false)),
-            Some(_) if is(3, "verbose") && words.len() == 4 => Ok(show_vips(state, mode, true)),
-            Some(_) => Err(format!("show lb vips: unknown input `{}'\n", words[3..].join(" "))),
+            None => Ok(String::new()),
+            Some(&"verbose") => Ok(show_vips(state, mode, true)),
+            Some(_) => Ok(show_vips(state, mode, false)),
         },
         _ if is(1, "lb") && words.len() == 2 => Ok(show_lb(state)),
         _ => Err(format!("show: unknown input `{}'\n", words[1..].join(" "))),
@@ -60,14 +63,19 @@ fn show_version(v: &VersionInfo) -> String {
     format!("vpp v{} built by {} on {} at {}\n", v.version, v.built_by, v.built_on, v.build_date)
 }
 
+/// `show lb` (`format_lb_main`, without the per-core sticky tables, which
+/// only exist once packets flowed).
 fn show_lb(state: &LbState) -> String {
     let c = &state.conf;
-    let vips = state.vip_slots().filter(|(i, v)| *i != 0 && v.used).count();
+    // Pool elements: the placeholder VIP counts, the default AS does not.
+    let vips = state.vip_slots().count() + 1;
+    let ases: usize = state.vip_slots().map(|(_, v)| v.ases().len()).sum();
     format!(
-        " ip4-src-address: {}\n ip6-src-address: {}\n #vips: {}\n",
+        "lb_main ip4-src-address: {}\n ip6-src-address: {}\n #vips: {}\n #ass: {}\n",
         std::net::Ipv4Addr::from(c.ip4_src_address),
         std::net::Ipv6Addr::from(c.ip6_src_address),
-        vips
+        vips,
+        ases
     )
 }
 
@@ -79,13 +87,43 @@ fn show_vips(state: &LbState, mode: Mode, verbose: bool) -> String {
         if verbose {
             format_vip_detailed(&mut out, state, mode, index, vip);
         } else {
-            format_vip_line(&mut out, index, vip);
+            format_vip(&mut out, vip);
         }
         out.push('\n');
     }
     out
 }
 
+/// `format_lb_vip`: one line, no index, then `vlib_cli_output`'s newline.
+fn format_vip(out: &mut String, vip: &Vip) {
+    let _ = write!(
+        out,
+        "{} {} new_size:{} #as:{}{}{}",
+        vip.vtype.name(),
+        format_prefix(&vip.key.prefix, vip.key.plen),
+        vip.new_flows_table_length,
+        vip.ases().len(),
+        if vip.src_ip_sticky { " src_ip_sticky" } else { "" },
+        if vip.used { "" } else { " removed" }
+    );
+    if vip.key.port != 0 {
+        let _ = write!(out, "  protocol:{} port:{} ", vip.key.protocol, vip.key.port);
+    }
+    if vip.vtype == VipType::Ip4L3dsr {
+        let _ = write!(out, "  dscp:{}", vip.dscp);
+    } else if vip.vtype.is_nat() {
+        let _ = write!(
+            out,
+            " type:{} port:{} target_port:{}",
+            if vip.srv_type == 0 { "clusterip" } else { "nodeport" },
+            vip.key.port.swap_bytes(),
+            vip.target_port.swap_bytes()
+        );
+    }
+    out.push('\n');
+}
+
+/// The first line of `format_lb_vip_detailed`.
 fn format_vip_line(out: &mut String, index: usize, vip: &Vip) {
     let _ = writeln!(
         out,
@@ -210,11 +248,22 @@ mod tests {
     fn removed_vip_and_as_are_marked() {
         let mut s = state_with_vip();
         s.del_vip(&VipKey::new(ip("192.0.2.1"), 128, 6, 80)).unwrap();
-        let out = run(&s, Mode::Master, &VersionInfo::new(DEFAULT_VERSION), "sh lb vip ver").unwrap();
+        let out = run(&s, Mode::Master, &VersionInfo::new(DEFAULT_VERSION), "sh lb vip verbose").unwrap();
         assert!(out.starts_with(" ip4-gre4 [1] 192.0.2.1/32 src_ip_sticky removed\n"), "{out}");
         assert!(out.contains("dpo:9 removed\n"), "{out}");
-        let short = run(&s, Mode::Master, &VersionInfo::new(DEFAULT_VERSION), "show lb vips").unwrap();
-        assert_eq!(short, " ip4-gre4 [1] 192.0.2.1/32 src_ip_sticky removed\n\n");
+        let v = VersionInfo::new(DEFAULT_VERSION);
+        assert_eq!(
+            run(&s, Mode::Master, &v, "show lb vips"),
+            Ok(String::new()),
+            "no argument prints nothing"
+        );
+        let short = run(&s, Mode::Master, &v, "show lb vips x").unwrap();
+        assert_eq!(
+            short,
+            "ip4-gre4 192.0.2.1/32 new_size:1024 #as:3 src_ip_sticky removed  protocol:6 port:80 \n\n"
+        );
+        let lb = run(&s, Mode::Master, &v, "show lb").unwrap();
+        assert_eq!(lb, "lb_main ip4-src-address: 255.255.255.255\n ip6-src-address: ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff\n #vips: 2\n #ass: 3\n");
     }
 
     #[test]
@@ -237,7 +286,7 @@ mod tests {
         );
         assert_eq!(run("frobnicate now"), Err("unknown input `frobnicate now'\n".into()));
         assert_eq!(run("show frob"), Err("show: unknown input `frob'\n".into()));
-        assert_eq!(run("show lb vips loud"), Err("show lb vips: unknown input `loud'\n".into()));
+        assert_eq!(run("show lb vips verbose"), Ok(String::new()));
         assert_eq!(run(""), Ok(String::new()));
         assert_eq!(run("show lb vips verbose"), Ok(String::new()));
     }
