@@ -12,6 +12,7 @@ use crate::flags::{self, Action, Options, USAGE};
 use crate::logging::{self, Value};
 use crate::reload::ConfigSource;
 use crate::version::{BUILD_DATE, COMMIT, VERSION};
+use crate::vpp::{NoVppObserver, Vpp, VppOptions};
 
 /// Runs maglevd; returns the process exit status.
 pub fn main() -> i32 {
@@ -91,13 +92,30 @@ fn run(opts: Options) -> i32 {
         }
     };
     let handle = checker.handle();
+    let vpp = if opts.vpp_enabled() {
+        let vopts = VppOptions::new(&opts.vpp_api_addr, &opts.vpp_stats_addr);
+        match Vpp::start(vopts, handle.clone(), Arc::new(NoVppObserver), Box::new(|| {})) {
+            Ok(v) => Some(v),
+            Err(e) => {
+                error!("startup-failed error={}", Value(&format!("cannot start the VPP thread: {e}")));
+                return 1;
+            }
+        }
+    } else {
+        info!("vpp-disabled detail={}", Value("--vpp-api-addr is empty"));
+        None
+    };
     info!("ready");
     let mut stop_signal = "none";
     for sig in signals.forever() {
         match sig {
             SIGHUP => {
                 info!("config-reload-requested signal=SIGHUP");
-                let _ = source.reload(&handle);
+                if source.reload(&handle).is_ok() {
+                    if let Some(v) = &vpp {
+                        v.handle().reloaded();
+                    }
+                }
             }
             SIGTERM => {
                 stop_signal = "SIGTERM";
@@ -111,6 +129,10 @@ fn run(opts: Options) -> i32 {
         }
     }
     info!("stopping signal={stop_signal}");
+    // The VPP state is left as it is: the dataplane keeps forwarding.
+    if let Some(v) = vpp {
+        v.stop();
+    }
     checker.stop();
     info!("stopped");
     0

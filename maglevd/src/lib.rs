@@ -10,6 +10,8 @@ pub mod daemon;
 pub mod flags;
 pub mod health;
 pub mod logging;
+pub mod metrics;
 pub mod probe;
 pub mod reload;
 pub mod version;
+pub mod vpp;

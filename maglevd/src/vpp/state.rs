@@ -1,0 +1,57 @@
+//! Reading what VPP holds: VIPs from `lb_vip_dump`, ASes from
+//! `lb_as_v2_dump` (all, filtered here: VPP's filter never matches an IPv4
+//! VIP written normally), and `src_ip_sticky` plus the VIP index from
+//! `show lb vips verbose`.
+
+use std::collections::BTreeMap;
+
+use vppapi::client::Connection;
+use vppapi::error::ApiError;
+use vppapi::lb::VipKey;
+
+use super::plan::{ActualAs, ActualVip};
+use super::LbConf;
+
+pub(super) struct Actual {
+    pub conf: Option<LbConf>,
+    pub vips: BTreeMap<VipKey, ActualVip>,
+    pub flow_table_length: BTreeMap<VipKey, Option<u32>>,
+}
+
+pub(super) fn read(api: &mut Connection, with_conf: bool) -> Result<Actual, ApiError> {
+    let conf = if with_conf {
+        let c = api.lb_conf_get()?;
+        Some(LbConf {
+            ip4_src_address: c.ip4_src_address,
+            ip6_src_address: c.ip6_src_address,
+            sticky_buckets_per_core: c.sticky_buckets_per_core,
+            flow_timeout: c.flow_timeout,
+        })
+    } else {
+        None
+    };
+    let mut vips = BTreeMap::new();
+    let mut flow_table_length = BTreeMap::new();
+    for v in api.lb_vip_dump()? {
+        flow_table_length.insert(v.key, v.flow_table_length);
+        vips.insert(
+            v.key,
+            ActualVip { key: v.key, encap: v.encap, src_ip_sticky: false, index: None, ases: BTreeMap::new() },
+        );
+    }
+    for a in api.lb_as_v2_dump()? {
+        if let Some(vip) = vips.get_mut(&a.vip) {
+            vip.ases.insert(a.address, ActualAs { weight: a.weight, in_use: a.in_use, num_buckets: a.num_buckets });
+        }
+    }
+    for cli in api.lb_vips_verbose()? {
+        if cli.removed {
+            continue;
+        }
+        if let Some(vip) = vips.get_mut(&cli.key()) {
+            vip.src_ip_sticky = cli.src_ip_sticky;
+            vip.index = Some(cli.index);
+        }
+    }
+    Ok(Actual { conf, vips, flow_table_length })
+}

@@ -1,0 +1,558 @@
+//! The VPP thread's loop: connect and watch, push the global conf, sync on
+//! events and timers, honour the warmup, refresh counters, answer requests.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::{Ipv4Addr, Ipv6Addr};
+use std::sync::Arc;
+use std::time::Instant;
+
+use crossbeam_channel::{select, Receiver};
+use log::{debug, error, info, warn};
+use parking_lot::RwLock;
+use vppapi::client::LbGlobalConf;
+use vppapi::error::ApiError;
+use vppapi::lb::VipKey;
+
+use super::connection::VppConn;
+use super::counters::{self, RouteIndexes};
+use super::desired::{desired_vips, frontend_ready, DesiredVip};
+use super::plan::{plan, recreate_reason, ActualVip, Op};
+use super::state;
+use super::warmup::{Phase, Warmup};
+use super::{
+    AsState, LbState, Request, SyncSummary, VipCounters, VipState, VppError, VppObserver, VppOptions, VppStatus,
+};
+use crate::checker::{CheckerHandle, Event, Subscription};
+use crate::config::Config;
+use crate::logging::Value;
+
+/// Events queued for the VPP thread before it is cut off (then it
+/// resubscribes and runs a full sync).
+const EVENT_QUEUE: usize = 16_384;
+
+pub(super) struct Worker {
+    opts: VppOptions,
+    checker: CheckerHandle,
+    observer: Arc<dyn VppObserver>,
+    status: Arc<RwLock<VppStatus>>,
+    on_warmup_done: Option<Box<dyn FnOnce() + Send>>,
+    conn: Option<VppConn>,
+    warmup: Warmup,
+    last_phase: Phase,
+    /// The lb_conf last pushed on this connection.
+    pushed_conf: Option<LbGlobalConf>,
+    routes: RouteIndexes,
+    /// VIPs as last read, for counter indexes.
+    last_vips: BTreeMap<VipKey, ActualVip>,
+    frontend_of: BTreeMap<VipKey, String>,
+    events: Option<Subscription>,
+    pending: BTreeSet<String>,
+    next_connect: Instant,
+    next_ping: Instant,
+    next_counters: Instant,
+    next_full_sync: Instant,
+    last_failure: String,
+}
+
+impl Worker {
+    pub(super) fn new(
+        opts: VppOptions,
+        checker: CheckerHandle,
+        observer: Arc<dyn VppObserver>,
+        status: Arc<RwLock<VppStatus>>,
+        on_warmup_done: Box<dyn FnOnce() + Send>,
+    ) -> Worker {
+        let now = Instant::now();
+        let lb = checker.snapshot().config.vpp.lb.clone();
+        let warmup = Warmup::new(now, lb.startup_min_delay, lb.startup_max_delay);
+        let last_phase = warmup.phase(now);
+        Worker {
+            opts,
+            checker,
+            observer,
+            status,
+            on_warmup_done: Some(on_warmup_done),
+            conn: None,
+            warmup,
+            last_phase,
+            pushed_conf: None,
+            routes: RouteIndexes::default(),
+            last_vips: BTreeMap::new(),
+            frontend_of: BTreeMap::new(),
+            events: None,
+            pending: BTreeSet::new(),
+            next_connect: now,
+            next_ping: now,
+            next_counters: now,
+            next_full_sync: now + lb.sync_interval,
+            last_failure: String::new(),
+        }
+    }
+
+    pub(super) fn run(mut self, requests: Receiver<Request>) {
+        self.subscribe();
+        loop {
+            self.tick();
+            let timeout = self.next_deadline().saturating_duration_since(Instant::now());
+            let never = crossbeam_channel::never();
+            let events = self.events.as_ref().map(|s| &s.rx).unwrap_or(&never);
+            select! {
+                recv(requests) -> r => match r {
+                    Ok(Request::Stop) | Err(_) => break,
+                    Ok(req) => self.handle(req),
+                },
+                recv(events) -> ev => match ev {
+                    Ok(ev) => self.on_event(ev),
+                    Err(_) => self.resubscribe(),
+                },
+                default(timeout) => {}
+            }
+            // Coalesce bursts: everything already queued joins this sync.
+            let mut drained = Vec::new();
+            if let Some(sub) = &self.events {
+                while let Ok(ev) = sub.rx.try_recv() {
+                    drained.push(ev);
+                }
+            }
+            for ev in drained {
+                self.on_event(ev);
+            }
+            if !self.pending.is_empty() {
+                let names = std::mem::take(&mut self.pending);
+                let _ = self.sync_frontends(&names);
+            }
+        }
+        if let Some(c) = self.conn.take() {
+            c.close();
+        }
+    }
+
+    fn config(&self) -> Arc<Config> {
+        self.checker.snapshot().config.clone()
+    }
+
+    fn subscribe(&mut self) {
+        self.events = self.checker.subscribe(EVENT_QUEUE).ok();
+    }
+
+    fn resubscribe(&mut self) {
+        let overflowed = self.events.as_ref().is_some_and(|s| s.overflowed());
+        self.subscribe();
+        if overflowed {
+            warn!("vpp-events-overflow detail={}", Value("event queue full; running a full sync"));
+            let _ = self.full_sync();
+        }
+    }
+
+    fn next_deadline(&self) -> Instant {
+        let mut d = if self.conn.is_some() {
+            self.next_ping.min(self.next_counters).min(self.next_full_sync)
+        } else {
+            self.next_connect
+        };
+        if let Some(w) = self.warmup.next_deadline(Instant::now()) {
+            d = d.min(w);
+        }
+        d
+    }
+
+    // ----- timers -----
+
+    fn tick(&mut self) {
+        let now = Instant::now();
+        self.warmup_tick(now);
+        if self.conn.is_none() {
+            if now >= self.next_connect {
+                self.connect();
+            }
+            return;
+        }
+        if now >= self.next_ping {
+            self.next_ping = now + self.opts.ping;
+            let stall = self.opts.ping * 3;
+            let alive = self.conn.as_mut().map(|c| c.check_alive(stall)).unwrap_or(Ok(()));
+            if let Err(reason) = alive {
+                self.disconnect(&reason);
+                return;
+            }
+        }
+        if now >= self.next_full_sync {
+            self.next_full_sync = now + self.config().vpp.lb.sync_interval;
+            let _ = self.full_sync();
+        }
+        if now >= self.next_counters {
+            self.next_counters = now + self.opts.counters;
+            let _ = self.refresh_counters();
+        }
+    }
+
+    fn warmup_tick(&mut self, now: Instant) {
+        let phase = self.warmup.phase(now);
+        if phase == self.last_phase && (phase != Phase::Done || self.warmup.is_finished()) {
+            return;
+        }
+        self.last_phase = phase;
+        match phase {
+            Phase::Holding => {}
+            Phase::Releasing => {
+                info!("vpp-warmup-release detail={}", Value("frontends sync as soon as all their backends are known"));
+                self.pending.extend(self.config().frontends.keys().cloned());
+            }
+            Phase::Done => {
+                if self.conn.is_some() {
+                    // The final full sync releases every remaining frontend.
+                    self.warmup.finish();
+                    let _ = self.full_sync();
+                } else {
+                    self.warmup.finish();
+                }
+                info!("vpp-warmup-done");
+                self.status.write().warmup_done = true;
+                if let Some(f) = self.on_warmup_done.take() {
+                    f();
+                }
+            }
+        }
+    }
+
+    // ----- connection -----
+
+    fn connect(&mut self) {
+        match VppConn::connect(&self.opts, self.observer.clone()) {
+            Ok(conn) => {
+                info!(
+                    "vpp-connect version={} pid={} build-date={}",
+                    Value(&conn.info.version),
+                    conn.info.pid,
+                    Value(&conn.info.build_date)
+                );
+                if let Some(why) = &conn.not_writable {
+                    error!("vpp-not-writable reason={}", Value(why));
+                }
+                {
+                    let mut s = self.status.write();
+                    s.connected = true;
+                    s.reason = conn.not_writable.clone().unwrap_or_default();
+                    s.info = Some(conn.info.clone());
+                    s.writable = conn.not_writable.is_none();
+                }
+                self.last_failure.clear();
+                self.conn = Some(conn);
+                self.pushed_conf = None;
+                self.routes.clear();
+                let now = Instant::now();
+                self.next_ping = now + self.opts.ping;
+                self.next_counters = now;
+                self.next_full_sync = now + self.config().vpp.lb.sync_interval;
+                self.push_conf();
+                let _ = self.full_sync();
+            }
+            Err(reason) => {
+                if reason != self.last_failure {
+                    warn!("vpp-connect-failed reason={} retry-in={}s", Value(&reason), self.opts.retry.as_secs());
+                    self.last_failure = reason.clone();
+                } else {
+                    debug!("vpp-connect-failed reason={}", Value(&reason));
+                }
+                self.status.write().reason = reason;
+                self.next_connect = Instant::now() + self.opts.retry;
+            }
+        }
+    }
+
+    fn disconnect(&mut self, reason: &str) {
+        if let Some(c) = self.conn.take() {
+            c.close();
+        }
+        warn!("vpp-disconnect reason={} retry-in={}s", Value(reason), self.opts.retry.as_secs());
+        {
+            let mut s = self.status.write();
+            s.connected = false;
+            s.reason = reason.to_string();
+            s.counters = Arc::new(Vec::new());
+        }
+        self.last_vips.clear();
+        self.next_connect = Instant::now() + self.opts.retry;
+    }
+
+    /// Drops the connection on transport errors; other errors are the caller's.
+    fn api_failed(&mut self, what: &str, e: &ApiError) -> VppError {
+        let msg = format!("{what}: {e}");
+        if matches!(e, ApiError::Disconnected { .. } | ApiError::Timeout { .. } | ApiError::Decode { .. }) {
+            self.disconnect(&msg);
+            VppError::Disconnected(msg)
+        } else {
+            warn!("vpp-api-failed call={} error={}", Value(what), Value(&e.to_string()));
+            VppError::Api(msg)
+        }
+    }
+
+    fn writable_conn(&mut self) -> Result<&mut VppConn, VppError> {
+        let reason = self.status.read().reason.clone();
+        match self.conn.as_mut() {
+            None => Err(VppError::Disconnected(reason)),
+            Some(c) => match &c.not_writable {
+                Some(why) => Err(VppError::FailedPrecondition(why.clone())),
+                None => Ok(c),
+            },
+        }
+    }
+
+    // ----- global conf -----
+
+    fn wanted_conf(config: &Config) -> LbGlobalConf {
+        let lb = &config.vpp.lb;
+        LbGlobalConf {
+            ip4_src_address: lb.ipv4_src_address.unwrap_or(Ipv4Addr::UNSPECIFIED),
+            ip6_src_address: lb.ipv6_src_address.unwrap_or(Ipv6Addr::UNSPECIFIED),
+            sticky_buckets_per_core: lb.sticky_buckets_per_core,
+            flow_timeout: lb.flow_timeout.as_secs() as u32,
+        }
+    }
+
+    /// Sends lb_conf unless VPP already has the wanted values; logs only a
+    /// real change.
+    fn push_conf(&mut self) {
+        let want = Self::wanted_conf(&self.config());
+        if self.pushed_conf == Some(want) {
+            return;
+        }
+        let Ok(conn) = self.writable_conn() else { return };
+        let current = conn.api.lb_conf_get().ok();
+        if current == Some(want) {
+            self.pushed_conf = Some(want);
+            return;
+        }
+        match conn.api.lb_conf(&want) {
+            Ok(()) => {
+                info!(
+                    "vpp-lb-conf-set ipv4-src={} ipv6-src={} sticky-buckets-per-core={} flow-timeout={}s",
+                    want.ip4_src_address, want.ip6_src_address, want.sticky_buckets_per_core, want.flow_timeout
+                );
+                self.pushed_conf = Some(want);
+            }
+            Err(e) => {
+                let _ = self.api_failed("lb_conf", &e);
+            }
+        }
+    }
+
+    // ----- sync -----
+
+    fn on_event(&mut self, ev: Event) {
+        match ev {
+            Event::Backend(b) if b.from != b.to => {
+                let config = self.config();
+                for fe in config.frontends.values() {
+                    if fe.backend_names().any(|n| n == b.backend) {
+                        self.pending.insert(fe.name.clone());
+                    }
+                }
+            }
+            Event::Frontend(f) if f.from != f.to => {
+                self.pending.insert(f.frontend);
+            }
+            _ => {}
+        }
+    }
+
+    /// Event-driven or operator sync of some frontends (never deletes
+    /// other VIPs). Frontends the warmup still holds are skipped.
+    fn sync_frontends(&mut self, names: &BTreeSet<String>) -> Result<SyncSummary, VppError> {
+        self.writable_conn()?;
+        let snap = self.checker.snapshot();
+        let now = Instant::now();
+        let mut want: BTreeMap<VipKey, DesiredVip> = BTreeMap::new();
+        for name in names {
+            if !snap.frontends.contains_key(name) {
+                continue; // removed by a reload: the full sync deletes its VIP
+            }
+            if !self.warmup.allows(name, frontend_ready(&snap, name), now) {
+                debug!("vpp-lbsync-suppressed frontend={} reason=warmup", Value(name));
+                continue;
+            }
+            want.extend(desired_vips(&snap, Some(name)));
+        }
+        if want.is_empty() {
+            return Ok(SyncSummary::default());
+        }
+        self.run_sync("vip", &want, false)
+    }
+
+    /// A full sync (connect, reload, timer, operator). During the warmup it
+    /// covers only released frontends and deletes nothing.
+    fn full_sync(&mut self) -> Result<SyncSummary, VppError> {
+        self.writable_conn()?;
+        if !self.warmup.is_finished() {
+            let names: BTreeSet<String> = self.config().frontends.keys().cloned().collect();
+            return self.sync_frontends(&names);
+        }
+        let snap = self.checker.snapshot();
+        let want = desired_vips(&snap, None);
+        self.run_sync("all", &want, true)
+    }
+
+    fn run_sync(
+        &mut self,
+        scope: &str,
+        want: &BTreeMap<VipKey, DesiredVip>,
+        delete_unwanted: bool,
+    ) -> Result<SyncSummary, VppError> {
+        let started = Instant::now();
+        let conn = self.writable_conn()?;
+        let actual = match state::read(&mut conn.api, false) {
+            Ok(a) => a,
+            Err(e) => return Err(self.api_failed("read lb state", &e)),
+        };
+        for (key, w) in want {
+            if let Some(reason) = actual.vips.get(key).and_then(|h| recreate_reason(w, h)) {
+                info!(
+                    "vpp-lbsync-vip-recreate frontend={} vip={} reason={}",
+                    Value(&w.frontend),
+                    Value(&key.to_string()),
+                    Value(&reason)
+                );
+            }
+        }
+        let ops = plan(want, &actual.vips, delete_unwanted);
+        let vip_changes = ops.iter().any(|o| matches!(o, Op::AddVip { .. } | Op::DelVip { .. }));
+        let observer = self.observer.clone();
+        let conn = self.writable_conn()?;
+        let result = super::sync::apply(&mut conn.api, &ops, scope, observer.as_ref());
+        if vip_changes {
+            self.routes.clear();
+        }
+        let summary = match result {
+            Ok(s) => s,
+            Err(e) => return Err(self.api_failed("lb sync", &e)),
+        };
+        if delete_unwanted || vip_changes || self.last_vips.is_empty() {
+            self.refresh_vip_map(want, delete_unwanted);
+        }
+        let frontends: Vec<&str> = want.values().map(|v| v.frontend.as_str()).collect();
+        info!(
+            "vpp-lbsync scope={scope} frontends={} vip-added={} vip-removed={} as-added={} as-removed={} \
+             as-weight={} duration_ms={}",
+            if scope == "all" { "all".to_string() } else { frontends.join(",") },
+            summary.vips_added,
+            summary.vips_removed,
+            summary.ases_added,
+            summary.ases_removed,
+            summary.weights_updated,
+            started.elapsed().as_millis()
+        );
+        Ok(summary)
+    }
+
+    /// Re-reads VIP indexes after structural changes (for counters).
+    fn refresh_vip_map(&mut self, want: &BTreeMap<VipKey, DesiredVip>, full: bool) {
+        let Some(conn) = self.conn.as_mut() else { return };
+        if let Ok(actual) = state::read(&mut conn.api, false) {
+            self.last_vips = actual.vips;
+        }
+        if full {
+            self.frontend_of = want.iter().map(|(k, v)| (*k, v.frontend.clone())).collect();
+        } else {
+            for (k, v) in want {
+                self.frontend_of.insert(*k, v.frontend.clone());
+            }
+        }
+    }
+
+    fn refresh_counters(&mut self) -> Result<Arc<Vec<VipCounters>>, VppError> {
+        let reason = self.status.read().reason.clone();
+        let Some(conn) = self.conn.as_mut() else { return Err(VppError::Disconnected(reason)) };
+        if self.last_vips.is_empty() {
+            if let Ok(actual) = state::read(&mut conn.api, false) {
+                self.last_vips = actual.vips;
+            }
+        }
+        if self.frontend_of.is_empty() {
+            let snap = self.checker.snapshot();
+            self.frontend_of = desired_vips(&snap, None).into_iter().map(|(k, v)| (k, v.frontend)).collect();
+        }
+        match counters::read(&mut conn.api, &mut conn.stats, &mut self.routes, &self.last_vips, &self.frontend_of) {
+            Ok(rows) => {
+                let rows = Arc::new(rows);
+                self.status.write().counters = rows.clone();
+                Ok(rows)
+            }
+            Err(e) => {
+                self.disconnect(&e);
+                Err(VppError::Disconnected(e))
+            }
+        }
+    }
+
+    // ----- requests -----
+
+    fn handle(&mut self, req: Request) {
+        match req {
+            Request::LbState(reply) => {
+                let _ = reply.send(self.lb_state());
+            }
+            Request::Sync(frontend, reply) => {
+                let r = match frontend {
+                    None => self.full_sync(),
+                    Some(name) => {
+                        if !self.config().frontends.contains_key(&name) {
+                            Err(VppError::NotFound(format!("frontend {name:?}")))
+                        } else if self.conn.is_some()
+                            && self.writable_conn().is_ok()
+                            && !self.warmup.allows(&name, frontend_ready(&self.checker.snapshot(), &name), Instant::now())
+                        {
+                            Err(VppError::FailedPrecondition(format!(
+                                "frontend {name:?} is held by the startup warmup (its backends are not all known yet)"
+                            )))
+                        } else {
+                            self.sync_frontends(&BTreeSet::from([name]))
+                        }
+                    }
+                };
+                let _ = reply.send(r);
+            }
+            Request::RefreshCounters(reply) => {
+                let _ = reply.send(self.refresh_counters());
+            }
+            Request::Reloaded => {
+                if self.conn.is_some() {
+                    self.push_conf();
+                    let _ = self.full_sync();
+                }
+                self.next_full_sync = Instant::now() + self.config().vpp.lb.sync_interval;
+            }
+            Request::Stop => {}
+        }
+    }
+
+    fn lb_state(&mut self) -> Result<LbState, VppError> {
+        let reason = self.status.read().reason.clone();
+        let Some(conn) = self.conn.as_mut() else { return Err(VppError::Disconnected(reason)) };
+        let with_conf = conn.not_writable.is_none();
+        let actual = match state::read(&mut conn.api, with_conf) {
+            Ok(a) => a,
+            Err(e) => return Err(self.api_failed("read lb state", &e)),
+        };
+        let snap = self.checker.snapshot();
+        let owners: BTreeMap<VipKey, String> =
+            desired_vips(&snap, None).into_iter().map(|(k, v)| (k, v.frontend)).collect();
+        let vips = actual
+            .vips
+            .values()
+            .map(|v| VipState {
+                key: v.key,
+                frontend: owners.get(&v.key).cloned(),
+                encap: v.encap,
+                src_ip_sticky: v.src_ip_sticky,
+                index: v.index,
+                flow_table_length: actual.flow_table_length.get(&v.key).copied().flatten(),
+                ases: v
+                    .ases
+                    .iter()
+                    .map(|(a, s)| AsState { address: *a, weight: s.weight, num_buckets: s.num_buckets, in_use: s.in_use })
+                    .collect(),
+            })
+            .collect();
+        Ok(LbState { conf: actual.conf, vips })
+    }
+}
