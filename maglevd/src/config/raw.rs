@@ -99,9 +99,9 @@ pub(super) struct RawHealthCheck {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 pub(super) enum RawMethod {
-    #[serde(rename = "GET", alias = "get")]
+    #[serde(rename = "GET")]
     Get,
-    #[serde(rename = "HEAD", alias = "head")]
+    #[serde(rename = "HEAD")]
     Head,
 }
 
