@@ -94,3 +94,19 @@ fn vpp_papi_reads_moving_counters_from_vppsim() {
     assert!(out.status.success(), "vpp_papi stats script failed:\n{output}");
     assert!(output.contains("ALL OK"), "script did not finish:\n{output}");
 }
+
+#[test]
+fn vpp_papi_sees_a_legacy_vpp() {
+    let python = venv_python();
+    let sim = VppSim::start(&["--legacy"]);
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out = Command::new(&python)
+        .arg(manifest.join("tests/papi/vppsim_legacy.py"))
+        .arg(manifest.join("tests/data/apijson"))
+        .arg(&sim.api)
+        .output()
+        .expect("run python");
+    let output = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "vpp_papi legacy script failed:\n{output}");
+    assert!(output.contains("ALL OK"), "script did not finish:\n{output}");
+}
