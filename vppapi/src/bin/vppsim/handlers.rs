@@ -39,6 +39,7 @@ const NO_SUCH_FIB: i32 = -3;
 
 type Fields = Vec<(&'static str, Value)>;
 
+/// Handles one payload received on a connection (after the framing).
 pub fn handle(sim: &mut Sim, session: &mut Session, payload: &[u8]) -> Outcome {
     let Ok(id) = peek_msg_id(payload) else {
         log::warn!("dropped a message of {} bytes: too short for a message id", payload.len());
@@ -69,7 +70,9 @@ pub fn handle(sim: &mut Sim, session: &mut Session, payload: &[u8]) -> Outcome {
             log: Some(Entry { msg: info.name.to_string(), client, context, retval, fields }),
         },
         Err(e) => {
-            log::warn!("Truncated message, dropped: {e}");
+            // VPP drops what it cannot size (truncated); an undecodable
+            // enum (an address family other than 0/1) is dropped too.
+            log::warn!("message dropped: {e}");
             dropped_entry(info.name, (client, context), vec![("dropped", e.to_string().into())])
         }
     }
@@ -94,7 +97,7 @@ fn sockclnt_create(sim: &mut Sim, session: &mut Session, payload: &[u8]) -> Outc
     let req = match SockclntCreate::decode(payload) {
         Ok(r) => r,
         Err(e) => {
-            log::warn!("Truncated message, dropped: {e}");
+            log::warn!("sockclnt_create dropped: {e}");
             return Outcome::default();
         }
     };
