@@ -47,7 +47,8 @@ fn config(healthchecks: &str, backends: &[(String, String, Option<&str>)], front
     s
 }
 
-const FAST_HTTP: &str = "type: http\nport: 8080\ninterval: 200ms\ntimeout: 300ms\nrise: 2\nfall: 2\njitter-percent: 0\n";
+const FAST_HTTP: &str =
+    "type: http\nport: 8080\ninterval: 200ms\ntimeout: 300ms\nrise: 2\nfall: 2\njitter-percent: 0\n";
 
 #[test]
 fn backends_follow_nginx_up_down_up_within_fall_times_interval() {
@@ -81,11 +82,22 @@ fn backends_follow_nginx_up_down_up_within_fall_times_interval() {
     assert!(line.text.contains("code=L4CON"), "refused connections are L4CON: {}", line.text);
     assert!(line.text.contains("detail="), "{}", line.text);
 
+    for name in ["web0", "web2"] {
+        m.daemon.wait_for_from(
+            cursor,
+            &["backend-transition", &format!("backend={name} "), "to=down"],
+            UP_WAIT,
+        );
+    }
     // The namespaced backend is unaffected.
     let cursor2 = m.daemon.line_count();
     nginx.restart();
     for name in ["web0", "web1", "web2"] {
-        m.daemon.wait_for_from(cursor2, &["backend-transition", &format!("backend={name} "), "to=up"], UP_WAIT);
+        m.daemon.wait_for_from(
+            cursor2,
+            &["backend-transition", &format!("backend={name} "), "to=up"],
+            UP_WAIT,
+        );
     }
     assert!(
         !m.daemon.lines()[cursor..].iter().any(|l| l.text.contains("backend=web-ns ")),
@@ -100,10 +112,16 @@ fn https_verification_modes() {
     let nginx = Nginx::start(NginxSpec { http: vec![], https: vec![format!("{a}:8443")], netns: None });
     let base = "type: https\nport: 8443\ninterval: 200ms\ntimeout: 1s\nrise: 1\nfall: 1\n";
     let mut hcs = check("noverify", &format!("{base}tls:\n  verify: false\n"));
-    hcs.push_str(&check("verify-system", &format!("{base}tls:\n  verify: true\n  server-name: maglev-test\n")));
+    hcs.push_str(&check(
+        "verify-system",
+        &format!("{base}tls:\n  verify: true\n  server-name: maglev-test\n"),
+    ));
     hcs.push_str(&check(
         "verify-ca",
-        &format!("{base}tls:\n  verify: true\n  server-name: maglev-test\n  ca-file: {}\n", nginx.cert_path().display()),
+        &format!(
+            "{base}tls:\n  verify: true\n  server-name: maglev-test\n  ca-file: {}\n",
+            nginx.cert_path().display()
+        ),
     ));
     let backends = vec![
         ("tls-noverify".to_string(), a.clone(), Some("noverify")),
@@ -192,15 +210,22 @@ fn hanging_backend_times_out_while_fifty_healthy_ones_stay_up_on_time() {
     let _nginx = Nginx::http(&addrs, 8080);
     let silent = silent_server("127.0.0.1");
     let interval_ms = 200;
-    let mut hcs = check("http", &format!("type: http\nport: 8080\ninterval: {interval_ms}ms\ntimeout: 500ms\n"));
+    let mut hcs =
+        check("http", &format!("type: http\nport: 8080\ninterval: {interval_ms}ms\ntimeout: 500ms\n"));
     hcs.push_str(&check(
         "hang",
-        &format!("type: http\nport: {}\ninterval: {interval_ms}ms\ntimeout: 500ms\nrise: 1\nfall: 1\n", silent.port),
+        &format!(
+            "type: http\nport: {}\ninterval: {interval_ms}ms\ntimeout: 500ms\nrise: 1\nfall: 1\n",
+            silent.port
+        ),
     ));
     let mut backends: Vec<(String, String, Option<&str>)> =
         addrs.iter().enumerate().map(|(i, a)| (format!("ok{i:02}"), a.clone(), Some("http"))).collect();
     backends.push(("hang".into(), "127.0.0.1".into(), Some("hang")));
-    let m = Maglevd::start(&config(&hcs, &backends, ""), MaglevdOpts { log_level: "debug", ..Default::default() });
+    let m = Maglevd::start(
+        &config(&hcs, &backends, ""),
+        MaglevdOpts { log_level: "debug", ..Default::default() },
+    );
 
     m.daemon.wait_for(&["backend-transition", "backend=hang ", "to=down", "code=L7TOUT"], UP_WAIT);
     for i in 0..50 {
@@ -210,7 +235,8 @@ fn hanging_backend_times_out_while_fifty_healthy_ones_stay_up_on_time() {
     let cursor = m.daemon.line_count();
     let until = Instant::now() + Duration::from_secs(3);
     while Instant::now() < until {
-        let _ = m.daemon.try_wait_for_from(m.daemon.line_count(), &["probe-result"], Duration::from_millis(200));
+        let _ =
+            m.daemon.try_wait_for_from(m.daemon.line_count(), &["probe-result"], Duration::from_millis(200));
     }
     let lines = m.daemon.lines();
     let mut probes = 0;
@@ -238,7 +264,8 @@ fn sighup_with_broken_file_keeps_config_and_state() {
     let mut nginx_a = Nginx::http(std::slice::from_ref(&a), 8080);
     let _nginx_b = Nginx::http(std::slice::from_ref(&b), 8080);
     let hcs = check("http", FAST_HTTP);
-    let backends = vec![("a".to_string(), a.clone(), Some("http")), ("b".to_string(), b.clone(), Some("http"))];
+    let backends =
+        vec![("a".to_string(), a.clone(), Some("http")), ("b".to_string(), b.clone(), Some("http"))];
     let good = config(&hcs, &backends, "");
     let m = Maglevd::start(&good, MaglevdOpts::default());
     m.daemon.wait_for(&["backend-transition", "backend=a ", "to=up"], UP_WAIT);
@@ -251,14 +278,21 @@ fn sighup_with_broken_file_keeps_config_and_state() {
 
     let cursor = m.reload_with(&good.replace("healthcheck: http", "healthcheck: nope"));
     let l = m.daemon.wait_for_from(cursor, &["config-reload-failed"], UP_WAIT);
-    assert!(l.text.contains("kind=semantic") && l.text.contains("maglev.backends.a.healthcheck"), "{}", l.text);
+    assert!(
+        l.text.contains("kind=semantic") && l.text.contains("maglev.backends.a.healthcheck"),
+        "{}",
+        l.text
+    );
 
     // Still probing with the old config: stopping a's nginx takes it down,
     // and nothing else changed state.
     nginx_a.stop();
     m.daemon.wait_for_from(cursor, &["backend-transition", "backend=a ", "to=down"], UP_WAIT);
-    let changed: Vec<_> =
-        m.daemon.lines()[cursor..].iter().filter(|l| l.text.contains("backend=b ")).map(|l| l.text.clone()).collect();
+    let changed: Vec<_> = m.daemon.lines()[cursor..]
+        .iter()
+        .filter(|l| l.text.contains("backend=b "))
+        .map(|l| l.text.clone())
+        .collect();
     assert!(changed.is_empty(), "b must keep its state: {changed:?}");
 }
 
@@ -291,9 +325,17 @@ fn sighup_with_valid_change_restarts_only_changed_backends() {
         assert!(l.text.contains(want), "{want} in {}", l.text);
     }
     m.daemon.wait_for_from(cursor, &["backend-transition", "backend=drop ", "to=removed"], UP_WAIT);
-    m.daemon.wait_for_from(cursor, &["backend-transition", "backend=change ", "from=up to=unknown", "code=reload"], UP_WAIT);
+    m.daemon.wait_for_from(
+        cursor,
+        &["backend-transition", "backend=change ", "from=up to=unknown", "code=reload"],
+        UP_WAIT,
+    );
     m.daemon.wait_for_from(cursor, &["backend-transition", "backend=change ", "from=unknown to=up"], UP_WAIT);
-    m.daemon.wait_for_from(cursor, &["backend-transition", "backend=new ", "to=up", "code=L4OK", "detail=static"], UP_WAIT);
+    m.daemon.wait_for_from(
+        cursor,
+        &["backend-transition", "backend=new ", "to=up", "code=L4OK", "detail=static"],
+        UP_WAIT,
+    );
     // Give the unchanged ones a few probe rounds to misbehave.
     let _ = m.daemon.try_wait_for_from(cursor, &["no-such-line"], Duration::from_millis(800));
     for name in ["keep1", "keep2"] {
@@ -321,7 +363,8 @@ fn check_flag_exit_codes_name_the_path() {
             .arg(path)
             .output()
             .expect("run maglevd --check");
-        let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        let text =
+            format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
         (out.status.code(), text)
     };
     let (code, text) = run(&valid);
@@ -342,7 +385,10 @@ fn check_flag_exit_codes_name_the_path() {
 
 #[test]
 fn sigterm_stops_cleanly() {
-    let mut m = Maglevd::start(&config("", &[("s".to_string(), "192.0.2.1".to_string(), None)], ""), Default::default());
+    let mut m = Maglevd::start(
+        &config("", &[("s".to_string(), "192.0.2.1".to_string(), None)], ""),
+        Default::default(),
+    );
     m.daemon.wait_for(&["backend-transition", "backend=s ", "to=up"], UP_WAIT);
     m.daemon.signal(Signal::SIGTERM);
     assert_eq!(m.daemon.wait_exit(Duration::from_secs(5)), Some(0), "{}", m.daemon.tail(10));

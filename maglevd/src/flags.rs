@@ -94,8 +94,9 @@ pub fn parse(
             Long("log-level") => log_level = Some(parser.value().map_err(err)?.string().map_err(err)?),
             Long("reflection") => {
                 let v = parser.value().map_err(err)?.string().map_err(err)?;
-                reflection = parse_bool(&v)
-                    .ok_or_else(|| FlagError(format!("invalid value {v:?} for --reflection: use true or false")))?;
+                reflection = parse_bool(&v).ok_or_else(|| {
+                    FlagError(format!("invalid value {v:?} for --reflection: use true or false"))
+                })?;
             }
             Long("check") => check = true,
             Long("version") => return Ok(Action::Version),
@@ -108,11 +109,14 @@ pub fn parse(
         FlagError(format!("invalid log level {level_str:?}: use error, warn, info, debug or trace"))
     })?;
     Ok(Action::Run(Options {
-        config: PathBuf::from(config.unwrap_or_else(|| env_or("MAGLEV_CONFIG", "/etc/vpp-maglev/maglev.yaml"))),
+        config: PathBuf::from(
+            config.unwrap_or_else(|| env_or("MAGLEV_CONFIG", "/etc/vpp-maglev/maglev.yaml")),
+        ),
         grpc_addr: grpc_addr.unwrap_or_else(|| env_or("MAGLEV_GRPC_ADDR", "localhost:9090")),
         metrics_addr: metrics_addr.unwrap_or_else(|| env_or("MAGLEV_METRICS_ADDR", ":9091")),
         vpp_api_addr: vpp_api_addr.unwrap_or_else(|| env_or("MAGLEV_VPP_API_ADDR", "/run/vpp/api.sock")),
-        vpp_stats_addr: vpp_stats_addr.unwrap_or_else(|| env_or("MAGLEV_VPP_STATS_ADDR", "/run/vpp/stats.sock")),
+        vpp_stats_addr: vpp_stats_addr
+            .unwrap_or_else(|| env_or("MAGLEV_VPP_STATS_ADDR", "/run/vpp/stats.sock")),
         log_level,
         reflection,
         check,

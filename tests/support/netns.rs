@@ -64,7 +64,9 @@ impl VethPair {
     pub fn new(a: &NetNs, a_cidr: &str, b: &NetNs, b_cidr: &str) -> VethPair {
         let a_dev = crate::unique_name("mgva");
         let b_dev = crate::unique_name("mgvb");
-        ip(&["link", "add", &a_dev, "netns", &a.name, "type", "veth", "peer", "name", &b_dev, "netns", &b.name]);
+        ip(&[
+            "link", "add", &a_dev, "netns", &a.name, "type", "veth", "peer", "name", &b_dev, "netns", &b.name,
+        ]);
         a.add_addr(a_cidr, &a_dev);
         b.add_addr(b_cidr, &b_dev);
         ip(&["-n", &a.name, "link", "set", &a_dev, "up"]);

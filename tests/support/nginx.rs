@@ -76,6 +76,8 @@ impl Nginx {
         self.run();
     }
 
+    /// A throw-away CA (`cert.pem`, what `ca-file` points at) and a server
+    /// certificate signed by it for `maglev-test` and every HTTPS address.
     fn make_cert(&self) {
         let mut san = String::from("subjectAltName=DNS:maglev-test");
         for l in &self.spec.https {
@@ -83,17 +85,64 @@ impl Nginx {
                 san.push_str(&format!(",IP:{}", addr.trim_matches(|c| c == '[' || c == ']')));
             }
         }
-        let out = Command::new("openssl")
-            .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=maglev-test"])
-            .arg("-addext")
-            .arg(&san)
-            .arg("-keyout")
-            .arg(self.dir.join("key.pem"))
-            .arg("-out")
-            .arg(self.dir.join("cert.pem"))
-            .output()
-            .expect("run openssl (Debian package openssl)");
-        assert!(out.status.success(), "openssl req: {}", String::from_utf8_lossy(&out.stderr));
+        let d = self.dir.path();
+        self.dir.write(
+            "server.ext",
+            &format!("{san}\nbasicConstraints=critical,CA:FALSE\nextendedKeyUsage=serverAuth\n"),
+        );
+        let steps: [Vec<String>; 3] = [
+            vec![
+                "req",
+                "-x509",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-days",
+                "2",
+                "-subj",
+                "/CN=maglev-test-ca",
+            ]
+            .into_iter()
+            .map(String::from)
+            .chain([
+                "-keyout".into(),
+                format!("{}/ca.key", d.display()),
+                "-out".into(),
+                format!("{}/cert.pem", d.display()),
+            ])
+            .collect(),
+            vec!["req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=maglev-test"]
+                .into_iter()
+                .map(String::from)
+                .chain([
+                    "-keyout".into(),
+                    format!("{}/key.pem", d.display()),
+                    "-out".into(),
+                    format!("{}/server.csr", d.display()),
+                ])
+                .collect(),
+            vec!["x509", "-req", "-days", "2", "-set_serial", "2"]
+                .into_iter()
+                .map(String::from)
+                .chain([
+                    "-in".into(),
+                    format!("{}/server.csr", d.display()),
+                    "-CA".into(),
+                    format!("{}/cert.pem", d.display()),
+                    "-CAkey".into(),
+                    format!("{}/ca.key", d.display()),
+                    "-extfile".into(),
+                    format!("{}/server.ext", d.display()),
+                    "-out".into(),
+                    format!("{}/server.pem", d.display()),
+                ])
+                .collect(),
+        ];
+        for args in steps {
+            let out =
+                Command::new("openssl").args(&args).output().expect("run openssl (Debian package openssl)");
+            assert!(out.status.success(), "openssl {}: {}", args[0], String::from_utf8_lossy(&out.stderr));
+        }
     }
 
     fn write_config(&self) {
@@ -108,7 +157,7 @@ impl Nginx {
         }
         for l in &self.spec.https {
             servers.push_str(&format!(
-                "  server {{ listen {l} ssl; ssl_certificate {d}/cert.pem; ssl_certificate_key {d}/key.pem; \
+                "  server {{ listen {l} ssl; ssl_certificate {d}/server.pem; ssl_certificate_key {d}/key.pem; \
                  location / {{ return 200 \"OK\\n\"; }} }}\n"
             ));
         }
@@ -156,7 +205,11 @@ impl Nginx {
                 return;
             }
             self.check_alive();
-            assert!(Instant::now() < deadline, "nginx did not listen on {addr} within 10s: {}", self.error_log());
+            assert!(
+                Instant::now() < deadline,
+                "nginx did not listen on {addr} within 10s: {}",
+                self.error_log()
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
     }

@@ -126,7 +126,12 @@ impl Daemon {
             }
             seen = g.lines.len().max(from);
             if g.closed || cv.wait_until(&mut g, deadline).timed_out() {
-                return g.lines.iter().skip(from).find(|l| needles.iter().all(|n| l.text.contains(n))).cloned();
+                return g
+                    .lines
+                    .iter()
+                    .skip(from)
+                    .find(|l| needles.iter().all(|n| l.text.contains(n)))
+                    .cloned();
             }
         }
     }

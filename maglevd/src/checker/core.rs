@@ -109,7 +109,8 @@ impl Core {
             outcome.started.saturating_duration_since(outcome.due).as_millis(),
             Value(&result.detail)
         );
-        let counter = rt.counter.get_or_insert_with(|| HealthCounter::unknown(target.check.rise, target.check.fall));
+        let counter =
+            rt.counter.get_or_insert_with(|| HealthCounter::unknown(target.check.rise, target.check.fall));
         counter.record(result.is_pass());
         let new_state = if counter.is_up() { BackendState::Up } else { BackendState::Down };
         let counter = *counter;
@@ -154,7 +155,12 @@ impl Core {
             }));
         }
         for (name, state) in &self.frontend_states {
-            initial.push(Event::Frontend(FrontendEvent { frontend: name.clone(), from: *state, to: *state, at }));
+            initial.push(Event::Frontend(FrontendEvent {
+                frontend: name.clone(),
+                from: *state,
+                to: *state,
+                at,
+            }));
         }
         self.bus.subscribe(capacity, initial)
     }
@@ -192,9 +198,10 @@ impl Core {
         let old = std::mem::replace(&mut self.config, new.clone());
         self.weights.retain(|(fe, pool, be), _| {
             let configured = |c: &Config| {
-                c.frontends.get(fe).and_then(|f| f.pools.iter().find(|p| &p.name == pool)).and_then(|p| {
-                    p.backends.iter().find(|pb| &pb.backend == be).map(|pb| pb.weight)
-                })
+                c.frontends
+                    .get(fe)
+                    .and_then(|f| f.pools.iter().find(|p| &p.name == pool))
+                    .and_then(|p| p.backends.iter().find(|pb| &pb.backend == be).map(|pb| pb.weight))
             };
             let survives = configured(&new).is_some()
                 && configured(&new) == configured(&old)
@@ -275,7 +282,13 @@ impl Core {
         Ok(())
     }
 
-    fn set_weight(&mut self, frontend: String, pool: String, backend: String, weight: u8) -> Result<(), CommandError> {
+    fn set_weight(
+        &mut self,
+        frontend: String,
+        pool: String,
+        backend: String,
+        weight: u8,
+    ) -> Result<(), CommandError> {
         if weight > 100 {
             return Err(CommandError::InvalidArgument(format!("weight {weight} is out of range 0..100")));
         }
@@ -481,13 +494,19 @@ impl Core {
             if eval.state != old {
                 let at = SystemTime::now();
                 self.frontend_states.insert(fe.name.clone(), eval.state);
-                let line = format!("frontend-transition frontend={} from={old} to={}", Value(&fe.name), eval.state);
+                let line =
+                    format!("frontend-transition frontend={} from={old} to={}", Value(&fe.name), eval.state);
                 if eval.state == FrontendState::Down {
                     warn!("{line}");
                 } else {
                     info!("{line}");
                 }
-                self.emit(Event::Frontend(FrontendEvent { frontend: fe.name.clone(), from: old, to: eval.state, at }));
+                self.emit(Event::Frontend(FrontendEvent {
+                    frontend: fe.name.clone(),
+                    from: old,
+                    to: eval.state,
+                    at,
+                }));
             } else {
                 self.frontend_states.entry(fe.name.clone()).or_insert(old);
             }

@@ -112,9 +112,8 @@ impl Checker {
         // Build the initial state before returning, so the first snapshot a
         // caller reads already lists every backend.
         let core = core::Core::new(config, engine, snapshot, bus, observer);
-        let thread = std::thread::Builder::new()
-            .name("checker".into())
-            .spawn(move || run(core, rx, outcome_rx))?;
+        let thread =
+            std::thread::Builder::new().name("checker".into()).spawn(move || run(core, rx, outcome_rx))?;
         Ok(Checker { handle, thread: Some(thread) })
     }
 

@@ -12,7 +12,8 @@ pub struct Value<'a>(pub &'a str);
 impl fmt::Display for Value<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let s = self.0;
-        let plain = !s.is_empty() && !s.chars().any(|c| c.is_whitespace() || c == '"' || c == '=' || c == '\\');
+        let plain =
+            !s.is_empty() && !s.chars().any(|c| c.is_whitespace() || c == '"' || c == '=' || c == '\\');
         if plain {
             return f.write_str(s);
         }
@@ -98,7 +99,12 @@ mod tests {
     #[test]
     fn round_trips_quoted_values() {
         let detail = "connection refused \"x\" a=b \\ end";
-        let line = format!("backend-transition backend={} detail={} empty={}", Value("nginx0"), Value(detail), Value(""));
+        let line = format!(
+            "backend-transition backend={} detail={} empty={}",
+            Value("nginx0"),
+            Value(detail),
+            Value("")
+        );
         let (event, fields) = parse(&line);
         assert_eq!(event, "backend-transition");
         assert_eq!(

@@ -7,8 +7,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use vppapi::client::{ConnectOptions, Connection, Direction};
 use vppapi::lb::{LbFlavor, MASTER_MESSAGES};
 use vppapi::messages::{
-    CliInband, CliInbandReply, ControlPing, ControlPingReply, IpRouteLookup, IpRouteLookupReply, LbVipDetails,
-    LbVipDump, Message, ShowVersion, ShowVersionReply,
+    CliInband, CliInbandReply, ControlPing, ControlPingReply, IpRouteLookup, IpRouteLookupReply,
+    LbVipDetails, LbVipDump, Message, ShowVersion, ShowVersionReply,
 };
 use vppapi::stats::StatsClient;
 
@@ -48,7 +48,9 @@ impl VppConn {
             ..ConnectOptions::default()
         };
         let mut api = Connection::connect(&opts.api_socket, &copts).map_err(|e| e.to_string())?;
-        api.set_observer(Arc::new(move |msg: &str, dir: Direction, result: &str| observer.on_api(msg, dir, result)));
+        api.set_observer(Arc::new(move |msg: &str, dir: Direction, result: &str| {
+            observer.on_api(msg, dir, result)
+        }));
         api.check(CORE_MESSAGES).map_err(|e| format!("VPP is incompatible: {e}"))?;
         let not_writable = if api.lb_flavor() == LbFlavor::Legacy || api.check(MASTER_MESSAGES).is_err() {
             let detail = api.check(MASTER_MESSAGES).err().map(|e| e.to_string()).unwrap_or_default();

@@ -6,9 +6,9 @@
 //! published [`VppStatus`]; anything that needs the socket is a request
 //! answered by the thread.
 
-pub mod desired;
 mod connection;
 mod counters;
+pub mod desired;
 pub mod plan;
 mod state;
 mod sync;
@@ -271,10 +271,8 @@ impl Vpp {
         on_warmup_done: Box<dyn FnOnce() + Send>,
     ) -> std::io::Result<Vpp> {
         let (tx, rx) = crossbeam_channel::unbounded();
-        let status = Arc::new(RwLock::new(VppStatus {
-            reason: "not connected yet".into(),
-            ..VppStatus::default()
-        }));
+        let status =
+            Arc::new(RwLock::new(VppStatus { reason: "not connected yet".into(), ..VppStatus::default() }));
         // Long enough for a full sync of a large config on a slow VPP.
         let timeout = opts.request_timeout * 6;
         let handle = VppHandle { tx, status: status.clone(), timeout };

@@ -34,12 +34,30 @@ pub struct ActualAs {
 /// One write.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Op {
-    AddVip { frontend: String, key: VipKey, settings: VipSettings },
-    DelVip { key: VipKey },
-    AddAs { key: VipKey, address: IpAddr, weight: u8 },
+    AddVip {
+        frontend: String,
+        key: VipKey,
+        settings: VipSettings,
+    },
+    DelVip {
+        key: VipKey,
+    },
+    AddAs {
+        key: VipKey,
+        address: IpAddr,
+        weight: u8,
+    },
     /// Always with flush: a deleted AS must not keep sticky flows.
-    DelAs { key: VipKey, address: IpAddr },
-    SetWeight { key: VipKey, address: IpAddr, weight: u8, flush: bool },
+    DelAs {
+        key: VipKey,
+        address: IpAddr,
+    },
+    SetWeight {
+        key: VipKey,
+        address: IpAddr,
+        weight: u8,
+        flush: bool,
+    },
 }
 
 impl Op {
@@ -58,7 +76,11 @@ impl Op {
 /// Why a VIP must be recreated, if it must.
 pub fn recreate_reason(want: &DesiredVip, have: &ActualVip) -> Option<String> {
     if have.encap.is_some_and(|e| e != want.settings.encap) {
-        return Some(format!("encap {:?} -> {:?}", have.encap.unwrap_or(want.settings.encap), want.settings.encap));
+        return Some(format!(
+            "encap {:?} -> {:?}",
+            have.encap.unwrap_or(want.settings.encap),
+            want.settings.encap
+        ));
     }
     if have.src_ip_sticky != want.settings.src_ip_sticky {
         return Some(format!("src-ip-sticky {} -> {}", have.src_ip_sticky, want.settings.src_ip_sticky));
@@ -186,7 +208,10 @@ mod tests {
     #[test]
     fn empty_vpp_gets_vip_then_ases_in_numeric_order() {
         let k = key("192.0.2.1", 80);
-        let w = map(vec![(k, want(k, false, &[("10.0.0.10", 100, false), ("10.0.0.9", 50, false), ("10.0.0.100", 0, false)]))]);
+        let w = map(vec![(
+            k,
+            want(k, false, &[("10.0.0.10", 100, false), ("10.0.0.9", 50, false), ("10.0.0.100", 0, false)]),
+        )]);
         let ops = plan(&w, &BTreeMap::new(), true);
         let order: Vec<String> = ops
             .iter()
@@ -210,8 +235,14 @@ mod tests {
     #[test]
     fn weight_changes_carry_flush_only_when_lowering_with_flush() {
         let k = key("192.0.2.1", 80);
-        let w = map(vec![(k, want(k, false, &[("10.0.0.1", 0, true), ("10.0.0.2", 100, false), ("10.0.0.3", 0, false)]))]);
-        let h = map(vec![(k, have(k, false, &[("10.0.0.1", 100, true), ("10.0.0.2", 0, true), ("10.0.0.3", 100, true)]))]);
+        let w = map(vec![(
+            k,
+            want(k, false, &[("10.0.0.1", 0, true), ("10.0.0.2", 100, false), ("10.0.0.3", 0, false)]),
+        )]);
+        let h = map(vec![(
+            k,
+            have(k, false, &[("10.0.0.1", 100, true), ("10.0.0.2", 0, true), ("10.0.0.3", 100, true)]),
+        )]);
         assert_eq!(
             plan(&w, &h, false),
             vec![
@@ -227,7 +258,10 @@ mod tests {
         let k = key("192.0.2.1", 80);
         let w = map(vec![(k, want(k, false, &[("10.0.0.1", 100, false), ("10.0.0.2", 100, false)]))]);
         // .2 was deleted but not yet collected: re-adding revives it.
-        let h = map(vec![(k, have(k, false, &[("10.0.0.1", 100, true), ("10.0.0.2", 100, false), ("10.0.0.3", 100, true)]))]);
+        let h = map(vec![(
+            k,
+            have(k, false, &[("10.0.0.1", 100, true), ("10.0.0.2", 100, false), ("10.0.0.3", 100, true)]),
+        )]);
         assert_eq!(
             plan(&w, &h, false),
             vec![
@@ -274,7 +308,10 @@ mod tests {
             (k1, have(k1, false, &[("10.0.0.1", 100, true)])),
             (k2, have(k2, false, &[("10.0.0.5", 100, true), ("10.0.0.6", 0, false)])),
         ]);
-        assert_eq!(plan(&w, &h, true), vec![Op::DelAs { key: k2, address: ip("10.0.0.5") }, Op::DelVip { key: k2 }]);
+        assert_eq!(
+            plan(&w, &h, true),
+            vec![Op::DelAs { key: k2, address: ip("10.0.0.5") }, Op::DelVip { key: k2 }]
+        );
         assert_eq!(plan(&w, &h, false), vec![]);
     }
 
@@ -284,8 +321,10 @@ mod tests {
         let mut v = want(k, false, &[("2001:db8::2", 100, false), ("2001:db8::1", 100, false)]);
         v.settings.encap = LbEncapType::Gre6;
         let ops = plan(&map(vec![(k, v)]), &BTreeMap::new(), true);
-        let addrs: Vec<IpAddr> =
-            ops.iter().filter_map(|o| if let Op::AddAs { address, .. } = o { Some(*address) } else { None }).collect();
+        let addrs: Vec<IpAddr> = ops
+            .iter()
+            .filter_map(|o| if let Op::AddAs { address, .. } = o { Some(*address) } else { None })
+            .collect();
         assert_eq!(addrs, vec![ip("2001:db8::1"), ip("2001:db8::2")]);
         let mut mixed: Vec<IpAddr> = vec![ip("2001:db8::1"), ip("10.0.0.2"), ip("10.0.0.1")];
         mixed.sort();

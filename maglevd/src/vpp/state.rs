@@ -36,12 +36,21 @@ pub(super) fn read(api: &mut Connection, with_conf: bool) -> Result<Actual, ApiE
         flow_table_length.insert(v.key, v.flow_table_length);
         vips.insert(
             v.key,
-            ActualVip { key: v.key, encap: v.encap, src_ip_sticky: false, index: None, ases: BTreeMap::new() },
+            ActualVip {
+                key: v.key,
+                encap: v.encap,
+                src_ip_sticky: false,
+                index: None,
+                ases: BTreeMap::new(),
+            },
         );
     }
     for a in api.lb_as_v2_dump()? {
         if let Some(vip) = vips.get_mut(&a.vip) {
-            vip.ases.insert(a.address, ActualAs { weight: a.weight, in_use: a.in_use, num_buckets: a.num_buckets });
+            vip.ases.insert(
+                a.address,
+                ActualAs { weight: a.weight, in_use: a.in_use, num_buckets: a.num_buckets },
+            );
         }
     }
     for cli in api.lb_vips_verbose()? {

@@ -20,7 +20,8 @@ use super::plan::{plan, recreate_reason, ActualVip, Op};
 use super::state;
 use super::warmup::{Phase, Warmup};
 use super::{
-    AsState, LbState, Request, SyncSummary, VipCounters, VipState, VppError, VppObserver, VppOptions, VppStatus,
+    AsState, LbState, Request, SyncSummary, VipCounters, VipState, VppError, VppObserver, VppOptions,
+    VppStatus,
 };
 use crate::checker::{CheckerHandle, Event, Subscription};
 use crate::config::Config;
@@ -195,7 +196,10 @@ impl Worker {
         match phase {
             Phase::Holding => {}
             Phase::Releasing => {
-                info!("vpp-warmup-release detail={}", Value("frontends sync as soon as all their backends are known"));
+                info!(
+                    "vpp-warmup-release detail={}",
+                    Value("frontends sync as soon as all their backends are known")
+                );
                 self.pending.extend(self.config().frontends.keys().cloned());
             }
             Phase::Done => {
@@ -249,7 +253,11 @@ impl Worker {
             }
             Err(reason) => {
                 if reason != self.last_failure {
-                    warn!("vpp-connect-failed reason={} retry-in={}s", Value(&reason), self.opts.retry.as_secs());
+                    warn!(
+                        "vpp-connect-failed reason={} retry-in={}s",
+                        Value(&reason),
+                        self.opts.retry.as_secs()
+                    );
                     self.last_failure = reason.clone();
                 } else {
                     debug!("vpp-connect-failed reason={}", Value(&reason));
@@ -327,7 +335,10 @@ impl Worker {
             Ok(()) => {
                 info!(
                     "vpp-lb-conf-set ipv4-src={} ipv6-src={} sticky-buckets-per-core={} flow-timeout={}s",
-                    want.ip4_src_address, want.ip6_src_address, want.sticky_buckets_per_core, want.flow_timeout
+                    want.ip4_src_address,
+                    want.ip6_src_address,
+                    want.sticky_buckets_per_core,
+                    want.flow_timeout
                 );
                 self.pushed_conf = Some(want);
             }
@@ -471,7 +482,13 @@ impl Worker {
             let snap = self.checker.snapshot();
             self.frontend_of = desired_vips(&snap, None).into_iter().map(|(k, v)| (k, v.frontend)).collect();
         }
-        match counters::read(&mut conn.api, &mut conn.stats, &mut self.routes, &self.last_vips, &self.frontend_of) {
+        match counters::read(
+            &mut conn.api,
+            &mut conn.stats,
+            &mut self.routes,
+            &self.last_vips,
+            &self.frontend_of,
+        ) {
             Ok(rows) => {
                 let rows = Arc::new(rows);
                 self.status.write().counters = rows.clone();
@@ -499,7 +516,11 @@ impl Worker {
                             Err(VppError::NotFound(format!("frontend {name:?}")))
                         } else if self.conn.is_some()
                             && self.writable_conn().is_ok()
-                            && !self.warmup.allows(&name, frontend_ready(&self.checker.snapshot(), &name), Instant::now())
+                            && !self.warmup.allows(
+                                &name,
+                                frontend_ready(&self.checker.snapshot(), &name),
+                                Instant::now(),
+                            )
                         {
                             Err(VppError::FailedPrecondition(format!(
                                 "frontend {name:?} is held by the startup warmup (its backends are not all known yet)"
@@ -549,7 +570,12 @@ impl Worker {
                 ases: v
                     .ases
                     .iter()
-                    .map(|(a, s)| AsState { address: *a, weight: s.weight, num_buckets: s.num_buckets, in_use: s.in_use })
+                    .map(|(a, s)| AsState {
+                        address: *a,
+                        weight: s.weight,
+                        num_buckets: s.num_buckets,
+                        in_use: s.in_use,
+                    })
                     .collect(),
             })
             .collect();
