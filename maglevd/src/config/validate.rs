@@ -1154,6 +1154,30 @@ maglev:
     }
 
     #[test]
+    fn truncated_and_mangled_files_never_panic() {
+        // Every prefix of a full config, and the full config with each line
+        // dropped in turn: each must give Ok or an error, never a panic.
+        for (i, _) in FULL.char_indices() {
+            let _ = parse(&FULL[..i], "cut.yaml", VPP);
+        }
+        let lines: Vec<&str> = FULL.lines().collect();
+        for skip in 0..lines.len() {
+            let text: Vec<&str> =
+                lines.iter().enumerate().filter(|(i, _)| *i != skip).map(|(_, l)| *l).collect();
+            let _ = parse(&text.join("\n"), "drop.yaml", VPP);
+        }
+        for odd in [
+            "maglev: [",
+            "maglev: {a: *x}",
+            "maglev:\n  healthchecker:\n    workers: 99999999999999999999\n",
+            "\u{feff}maglev:\n",
+            "maglev: !!binary aGVsbG8=\n",
+        ] {
+            let _ = parse(odd, "odd.yaml", VPP);
+        }
+    }
+
+    #[test]
     fn mask_clears_host_bits() {
         assert_eq!(mask(IpAddr::from([192, 0, 2, 77]), 24), IpAddr::from([192, 0, 2, 0]));
         assert_eq!(mask(IpAddr::from([192, 0, 2, 77]), 0), IpAddr::from([0, 0, 0, 0]));
