@@ -1,0 +1,104 @@
+//! Prometheus metrics (PRODUCT.md §9) and the `/metrics` endpoint.
+//!
+//! One [`Metrics`] (shared in an `Arc`) owns the registry. Values reach it
+//! three ways:
+//! - pushed, as counters and histograms: probe results and transitions
+//!   from the checker (`impl CheckerObserver for Metrics`, in `probes`),
+//!   VPP API messages and sync writes ([`Metrics::vpp_api_message`],
+//!   [`Metrics::vpp_lbsync`]), gRPC calls ([`Metrics::grpc_start`]);
+//! - pulled at scrape time from published state: backend and frontend
+//!   state and weights from the checker's snapshot (`health`), VPP's
+//!   connection and VIP counters from a [`VppStatusSource`] (`vpp`), and
+//!   /proc/self (`process`);
+//! - constant: `maglev_build_info`.
+//!
+//! Nothing here ever blocks the checker or VPP threads: pushes are atomic
+//! adds, pulls read immutable snapshots.
+
+mod error;
+mod family;
+mod grpc;
+mod health;
+mod probes;
+mod process;
+mod server;
+mod vpp;
+
+use std::sync::Arc;
+
+use prometheus::{IntGaugeVec, Opts, Registry, TextEncoder};
+
+use crate::checker::CheckerHandle;
+use crate::version::{COMMIT, VERSION};
+
+pub use error::MetricsError;
+pub use grpc::{GrpcCall, GrpcCode, GrpcMethod, GrpcType};
+pub use server::{serve, MetricsServer, CONTENT_TYPE};
+pub use vpp::{VipSample, VppSample, VppStatusSource, LBSYNC_KINDS, LBSYNC_SCOPES};
+
+/// Every metric maglevd exports. Create it before the checker (it is the
+/// checker's observer), then [`attach_checker`](Metrics::attach_checker).
+pub struct Metrics {
+    registry: Registry,
+    probes: probes::ProbeMetrics,
+    vpp: vpp::VppCounters,
+    grpc: grpc::GrpcMetrics,
+    checker: health::SnapshotSlot,
+    vpp_source: vpp::VppSourceSlot,
+}
+
+impl Metrics {
+    pub fn new() -> Metrics {
+        // Every family is defined by constants in this module; a failure
+        // here is a programming error that the unit tests catch.
+        Metrics::build().unwrap_or_else(|e| panic!("metric definitions are inconsistent: {e}"))
+    }
+
+    fn build() -> prometheus::Result<Metrics> {
+        let registry = Registry::new();
+        let checker: health::SnapshotSlot = Arc::default();
+        let vpp_source: vpp::VppSourceSlot = Arc::default();
+        registry.register(Box::new(health::HealthCollector::new(checker.clone())))?;
+        registry.register(Box::new(vpp::VppCollector::new(vpp_source.clone())))?;
+        registry.register(Box::new(process::ProcessCollector::new()))?;
+        let build_info = IntGaugeVec::new(
+            Opts::new("maglev_build_info", "maglevd's version and commit; always 1."),
+            &["version", "commit"],
+        )?;
+        build_info.with_label_values(&[VERSION, COMMIT]).set(1);
+        registry.register(Box::new(build_info))?;
+        Ok(Metrics {
+            probes: probes::ProbeMetrics::register(&registry)?,
+            vpp: vpp::VppCounters::register(&registry)?,
+            grpc: grpc::GrpcMetrics::register(&registry)?,
+            registry,
+            checker,
+            vpp_source,
+        })
+    }
+
+    /// Where scrapes read backend and frontend state from. Until this is
+    /// called those families are absent.
+    pub fn attach_checker(&self, handle: CheckerHandle) {
+        *self.checker.write() = Some(handle);
+    }
+
+    /// The whole exposition in the Prometheus text format 0.0.4.
+    pub fn encode(&self) -> Result<String, prometheus::Error> {
+        TextEncoder::new().encode_to_string(&self.registry.gather())
+    }
+
+    /// The registry, for embedding or for tests that inspect families.
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics::new()
+    }
+}
+
+#[cfg(test)]
+mod tests;
