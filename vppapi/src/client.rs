@@ -251,6 +251,23 @@ impl Connection {
         self.broken.is_some()
     }
 
+    /// Whether VPP has closed the socket, checked without blocking and
+    /// without consuming anything (a restarted or killed VPP shows up as
+    /// EOF long before the next request would time out).
+    pub fn peer_closed(&mut self) -> bool {
+        if self.broken.is_some() {
+            return true;
+        }
+        use nix::sys::socket::{recv, MsgFlags};
+        use std::os::fd::AsRawFd;
+        let mut byte = [0u8; 1];
+        match recv(self.stream.as_raw_fd(), &mut byte, MsgFlags::MSG_PEEK | MsgFlags::MSG_DONTWAIT) {
+            Ok(0) => true,
+            Ok(_) => false,
+            Err(e) => e != nix::errno::Errno::EAGAIN && e != nix::errno::Errno::EINTR,
+        }
+    }
+
     /// Checks that every `name_crc` is in VPP's table; the error names each
     /// one that is missing or present with another CRC.
     pub fn check(&self, needed: &[&str]) -> Result<(), ApiError> {
@@ -616,14 +633,31 @@ impl Connection {
             // Decode before matching: the handshake reply has its context
             // after a client_index, unlike other replies.
             if got == id {
-                let reply = self.decode_reply::<M>(&payload)?;
-                if reply.context() == wait.context {
-                    self.log_recv(M::NAME, wait.context, reply.maybe_retval().unwrap_or(0));
-                    return Ok(reply);
+                match M::decode(&payload) {
+                    Ok(reply) if reply.context() == wait.context => {
+                        self.log_recv(M::NAME, wait.context, reply.maybe_retval().unwrap_or(0));
+                        return Ok(reply);
+                    }
+                    Ok(_) => {}
+                    // Only an undecodable answer to this very request is an
+                    // error; other garbage is dropped like any stray.
+                    Err(source) if Self::might_be_ours(&payload, wait.context) => {
+                        self.observe(M::NAME, Direction::Recv, "decode_error");
+                        return Err(ApiError::Decode { msg: M::NAME, source });
+                    }
+                    Err(_) => {}
                 }
             }
             self.drop_unsolicited(got, &payload);
         }
+    }
+
+    /// Whether an undecodable payload carries our context where replies
+    /// usually have it (or is too short to tell).
+    fn might_be_ours(payload: &[u8], context: u32) -> bool {
+        let at_2 = peek_reply_context(payload).ok();
+        let at_6 = payload.get(6..10).map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]));
+        at_2.is_none() || at_2 == Some(context) || at_6 == Some(context)
     }
 
     /// The next message that is not a keepalive (those are answered here).
@@ -932,6 +966,24 @@ mod tests {
         assert_eq!(v.program, "vpe");
         assert_eq!(v.version, "26.10-rc0~374-gb575ec2c56d");
         server.join().unwrap();
+    }
+
+    #[test]
+    fn malformed_reply_is_an_error_only_for_its_own_context() {
+        let (conn, server) = start(table(&[], &[]), Duration::from_secs(5), |vpp| {
+            vpp.handshake();
+            let req: ShowVersion = vpp.recv_as();
+            let id = vpp.id(ShowVersionReply::NAME_CRC);
+            for ctx in [req.context + 50, req.context] {
+                let full = ShowVersionReply { context: ctx, ..Default::default() }.encode_to_vec(id);
+                vpp.stream.write_all(&frame::encode_frame(&full[..20])).unwrap();
+            }
+        });
+        let mut conn = conn.unwrap();
+        let err = conn.show_version().unwrap_err();
+        server.join().unwrap();
+        assert!(matches!(err, ApiError::Decode { msg: "show_version_reply", .. }), "{err:?}");
+        assert!(err.to_string().contains("truncated"), "{err}");
     }
 
     #[test]
