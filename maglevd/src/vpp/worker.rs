@@ -31,6 +31,10 @@ use crate::logging::Value;
 /// resubscribes and runs a full sync).
 const EVENT_QUEUE: usize = 16_384;
 
+/// How often the API socket is checked for EOF (cheap, non-blocking), so a
+/// VPP restart is noticed within a second, not at the next control_ping.
+const LIVENESS: std::time::Duration = std::time::Duration::from_secs(1);
+
 pub(super) struct Worker {
     opts: VppOptions,
     checker: CheckerHandle,
@@ -49,6 +53,7 @@ pub(super) struct Worker {
     events: Option<Subscription>,
     pending: BTreeSet<String>,
     next_connect: Instant,
+    next_liveness: Instant,
     next_ping: Instant,
     next_counters: Instant,
     next_full_sync: Instant,
@@ -83,6 +88,7 @@ impl Worker {
             events: None,
             pending: BTreeSet::new(),
             next_connect: now,
+            next_liveness: now,
             next_ping: now,
             next_counters: now,
             next_full_sync: now + lb.sync_interval,
@@ -147,7 +153,7 @@ impl Worker {
 
     fn next_deadline(&self) -> Instant {
         let mut d = if self.conn.is_some() {
-            self.next_ping.min(self.next_counters).min(self.next_full_sync)
+            self.next_ping.min(self.next_counters).min(self.next_full_sync).min(self.next_liveness)
         } else {
             self.next_connect
         };
@@ -167,6 +173,13 @@ impl Worker {
                 self.connect();
             }
             return;
+        }
+        if now >= self.next_liveness {
+            self.next_liveness = now + LIVENESS;
+            if self.conn.as_mut().is_some_and(|c| c.api.peer_closed()) {
+                self.disconnect("VPP closed the API socket");
+                return;
+            }
         }
         if now >= self.next_ping {
             self.next_ping = now + self.opts.ping;
@@ -224,8 +237,10 @@ impl Worker {
     fn connect(&mut self) {
         match VppConn::connect(&self.opts, self.observer.clone()) {
             Ok(conn) => {
+                let boottime =
+                    conn.info.boot_time.duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
                 info!(
-                    "vpp-connect version={} pid={} build-date={}",
+                    "vpp-connect version={} pid={} build-date={} boottime={boottime}",
                     Value(&conn.info.version),
                     conn.info.pid,
                     Value(&conn.info.build_date)
