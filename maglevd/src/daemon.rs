@@ -6,13 +6,14 @@ use log::{error, info};
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
 
-use crate::checker::{Checker, NoObserver};
+use crate::checker::Checker;
 use crate::config::LoadOptions;
 use crate::flags::{self, Action, Options, USAGE};
 use crate::logging::{self, Value};
+use crate::metrics::{self, Metrics};
 use crate::reload::ConfigSource;
 use crate::version::{BUILD_DATE, COMMIT, VERSION};
-use crate::vpp::{NoVppObserver, Vpp, VppOptions};
+use crate::vpp::{Vpp, VppOptions};
 
 /// Runs maglevd; returns the process exit status.
 pub fn main() -> i32 {
@@ -84,7 +85,9 @@ fn run(opts: Options) -> i32 {
         config.backends.len(),
         config.frontends.len()
     );
-    let checker = match Checker::start(config, Arc::new(NoObserver)) {
+    // The metrics observe the checker from its first probe.
+    let metrics = Arc::new(Metrics::new());
+    let checker = match Checker::start(config, metrics.clone()) {
         Ok(c) => c,
         Err(e) => {
             error!("startup-failed error={}", Value(&format!("cannot start the checker: {e}")));
@@ -92,10 +95,29 @@ fn run(opts: Options) -> i32 {
         }
     };
     let handle = checker.handle();
+    metrics.attach_checker(handle.clone());
+    let metrics_server = if opts.metrics_addr.is_empty() {
+        info!("metrics-disabled detail={}", Value("--metrics-addr is empty"));
+        None
+    } else {
+        match metrics::serve(&opts.metrics_addr, metrics.clone()) {
+            Ok(s) => {
+                info!("metrics-listen addr={}", Value(&s.local_addr().to_string()));
+                Some(s)
+            }
+            Err(e) => {
+                error!("startup-failed error={}", Value(&e.to_string()));
+                return 1;
+            }
+        }
+    };
     let vpp = if opts.vpp_enabled() {
         let vopts = VppOptions::new(&opts.vpp_api_addr, &opts.vpp_stats_addr);
-        match Vpp::start(vopts, handle.clone(), Arc::new(NoVppObserver), Box::new(|| {})) {
-            Ok(v) => Some(v),
+        match Vpp::start(vopts, handle.clone(), metrics.clone(), Box::new(|| {})) {
+            Ok(v) => {
+                metrics.set_vpp_source(Arc::new(v.handle()));
+                Some(v)
+            }
             Err(e) => {
                 error!("startup-failed error={}", Value(&format!("cannot start the VPP thread: {e}")));
                 return 1;
@@ -132,6 +154,9 @@ fn run(opts: Options) -> i32 {
     // The VPP state is left as it is: the dataplane keeps forwarding.
     if let Some(v) = vpp {
         v.stop();
+    }
+    if let Some(s) = metrics_server {
+        s.stop();
     }
     checker.stop();
     info!("stopped");

@@ -23,6 +23,7 @@ mod probes;
 mod process;
 mod server;
 mod vpp;
+mod vpp_bridge;
 
 use std::sync::Arc;
 
