@@ -14,7 +14,7 @@ use crate::messages::{
     LbAsV2Details, LbAsV2Dump, LbConf, LbConfGet, LbConfGetReply, LbConfReply, LbFlushVip, LbFlushVipReply,
     LbVipDetails, LbVipDump, Message,
 };
-use crate::types::{ip_proto, LbEncapType, LbSrvType, LbVipType, Prefix};
+use crate::types::{ip_proto, Address, AddressFamily, LbEncapType, LbSrvType, LbVipType, Prefix};
 
 /// Which LB handler semantics this VPP has.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -114,6 +114,21 @@ impl fmt::Display for LbFlavor {
             LbFlavor::Master => "master",
             LbFlavor::Legacy => "legacy (v26.06 or older)",
         })
+    }
+}
+
+/// The version-independent form of a VIP prefix: an IPv4 VIP is written as
+/// IPv6 `::a.b.c.d` with length 96 + its length, which master and legacy
+/// decode identically and which also matches the AS-dump filter. (Derived
+/// from both versions' code, not tested against a running legacy VPP.)
+pub fn portable_vip_prefix(vip: &VipKey) -> Prefix {
+    match vip.addr {
+        IpAddr::V4(v4) => {
+            let mut un = [0u8; 16];
+            un[12..].copy_from_slice(&v4.octets());
+            Prefix { address: Address { af: AddressFamily::Ip6, un }, len: vip.len.saturating_add(96) }
+        }
+        IpAddr::V6(_) => Prefix::new(vip.addr, vip.len),
     }
 }
 
@@ -257,7 +272,7 @@ pub struct LbAsEntry {
 mod tests {
     use super::*;
     use crate::messages::Message;
-    use crate::types::{Address, LbVip};
+    use crate::types::LbVip;
 
     fn vip4() -> VipKey {
         VipKey::host("192.0.2.1".parse().unwrap(), ip_proto::TCP, 80)

@@ -8,6 +8,7 @@ use std::collections::HashSet;
 use serde_json::Value;
 use vppapi::codec::FixedString;
 use vppapi::frame;
+use vppapi::lb::{portable_vip_prefix, LbFlavor, VipKey};
 use vppapi::messages::*;
 use vppapi::types::*;
 
@@ -439,4 +440,35 @@ fn lb_quirk_vectors_are_present() {
     let titles: Vec<String> = all.iter().map(|v| str_(v, "title")).collect();
     assert!(titles.iter().any(|t| t.contains("pfx.len = 128")), "legacy IPv4 VIP vector missing");
     assert!(titles.iter().any(|t| t.contains("version-independent")), "version-independent vector missing");
+}
+
+/// The three encodings of one VIP in the vectors come out of the flavor
+/// helpers byte for byte.
+#[test]
+fn lb_flavor_encodings_match_the_quirk_vectors() {
+    let all = vectors();
+    let vip = VipKey::host("192.0.2.1".parse().unwrap(), ip_proto::TCP, 80);
+    let cases = [
+        (7, LbFlavor::Master.vip_prefix(&vip)),
+        (8, LbFlavor::Legacy.vip_prefix(&vip)),
+        (20, portable_vip_prefix(&vip)),
+    ];
+    for (context, pfx) in cases {
+        let v = all
+            .iter()
+            .find(|v| str_(v, "message") == "lb_add_del_vip_v2" && num(&v["input"], "context") == context)
+            .unwrap_or_else(|| panic!("no lb_add_del_vip_v2 vector with context {context}"));
+        let msg = LbAddDelVipV2 {
+            client_index: 0x8000_0001,
+            context: context as u32,
+            pfx,
+            protocol: vip.protocol,
+            port: vip.port,
+            encap: LbFlavor::Master.encap_to_wire(LbEncapType::Gre4),
+            new_flows_table_length: 1024,
+            src_ip_sticky: true,
+            ..Default::default()
+        };
+        assert_eq!(hex(&msg.encode_to_vec(0)), str_(v, "payload_hex"), "{}", str_(v, "title"));
+    }
 }
