@@ -73,3 +73,13 @@ pkg-deb: pkg-deps
 
 pkg-check: pkg-deps
 	debian/check-package.sh
+
+# Fuzzes the VPP API decoders (every message type, the frame stream, the
+# `show lb vips verbose` parser) for FUZZ_TIME seconds with cargo-fuzz.
+# libFuzzer needs unstable compiler flags; RUSTC_BOOTSTRAP lets the stable
+# toolchain accept them.
+FUZZ_TIME ?= 60
+.PHONY: fuzz-api
+fuzz-api:
+	@command -v cargo-fuzz >/dev/null 2>&1 || $(CARGO) install cargo-fuzz --locked
+	cd vppapi/fuzz && RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run api_decode -- -max_total_time=$(FUZZ_TIME)
