@@ -318,6 +318,49 @@ mod tests {
         }
     }
 
+    /// A cheap, deterministic stand-in for the fuzz target (which CI does
+    /// not run): random and mutated payloads never panic any decoder.
+    #[test]
+    fn random_and_mutated_payloads_never_panic() {
+        let mut rng = fastrand::Rng::with_seed(0x5eed);
+        let mut valid = vec![
+            SockclntCreateReply {
+                message_table: vec![
+                    crate::types::MessageTableEntry { index: 1, name: "x_00000000".into() };
+                    3
+                ],
+                ..Default::default()
+            }
+            .encode_to_vec(16),
+            IpRouteLookupReply {
+                route: crate::types::IpRoute { paths: vec![Default::default(); 2], ..Default::default() },
+                ..Default::default()
+            }
+            .encode_to_vec(1),
+            CliInbandReply { reply: "hello".into(), ..Default::default() }.encode_to_vec(1),
+            LbAsV2Details::default().encode_to_vec(1),
+        ];
+        for _ in 0..300 {
+            let len = rng.usize(0..600);
+            valid.push((0..len).map(|_| rng.u8(..)).collect());
+        }
+        for base in &valid {
+            for round in 0..8 {
+                let mut p = base.clone();
+                if round > 0 && !p.is_empty() {
+                    for _ in 0..rng.usize(1..4) {
+                        let i = rng.usize(..p.len());
+                        p[i] = rng.u8(..);
+                    }
+                    p.truncate(rng.usize(0..=p.len()));
+                }
+                for m in ALL_MESSAGES {
+                    let _ = (m.describe)(&p);
+                }
+            }
+        }
+    }
+
     #[test]
     fn trailing_bytes_are_ignored() {
         let reply = ControlPingReply { context: 9, retval: 0, client_index: 1, vpe_pid: 42 };
