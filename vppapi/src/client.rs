@@ -1110,6 +1110,21 @@ mod tests {
     }
 
     #[test]
+    fn peer_closed_sees_eof_without_blocking() {
+        let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
+        let (conn, server) = start(table(&[], &[]), Duration::from_secs(5), move |vpp| {
+            vpp.handshake();
+            // Stay connected until the client has looked once.
+            let _ = done_rx.recv();
+        });
+        let mut conn = conn.unwrap();
+        assert!(!conn.peer_closed(), "VPP is still connected");
+        done_tx.send(()).unwrap();
+        server.join().unwrap();
+        assert!(conn.peer_closed(), "VPP closed its side");
+    }
+
+    #[test]
     fn handshake_eof_and_silence_are_errors() {
         let (conn, server) = start(table(&[], &[]), Duration::from_secs(5), |vpp| {
             let _ = vpp.recv();
