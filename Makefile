@@ -5,8 +5,9 @@ ARCH ?= $(shell dpkg --print-architecture 2>/dev/null || uname -m)
 BUILD_DIR := build/$(ARCH)
 TARGET_DIR := $(shell $(CARGO) metadata --format-version 1 --no-deps 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])' 2>/dev/null || echo target)
 
-# System packages the tests drive (real backends, namespaces, the shell).
-TEST_DEBS := nginx-light iproute2 iputils-ping tmux openssl python3-venv cmake g++ procps
+# System packages the tests drive (real backends, namespaces, the shell,
+# promtool from prometheus).
+TEST_DEBS := nginx-light iproute2 iputils-ping tmux openssl python3-venv cmake g++ procps prometheus
 
 .PHONY: all build test test-deps fmt lint clean
 
@@ -28,6 +29,11 @@ test-deps:
 test: test-deps
 	$(CARGO) build --workspace --all-targets
 	$(CARGO) test --workspace --no-fail-fast
+
+# Benchmarks: timing targets live here, not in the tests.
+.PHONY: bench
+bench:
+	$(CARGO) bench -p maglevd --bench metrics_scrape
 
 fmt:
 	$(CARGO) fmt --all
