@@ -146,10 +146,15 @@ find "$ROOT/usr/share" -type f -exec chmod 0644 {} +
 
 # --- control -------------------------------------------------------------
 
-# Shared-library dependencies from the binaries' ELF version needs, as
-# dpkg-shlibdeps computes them. For a cross build the libraries are the
-# cross toolchain's (libc6-arm64-cross etc.), whose symbols files carry
-# the same versions as the native packages they are built from.
+# Shared-library dependencies of the binaries, computed by dpkg-shlibdeps.
+# For a cross build the libraries are the cross toolchain's (in
+# /usr/<triplet>/lib, from libc6-arm64-cross etc.); their shlibs files name
+# the real packages with an architecture qualifier (libc6:arm64 (>= 2.36))
+# or as the cross package (libgcc-s1-arm64-cross (>= 4.2)), and both are
+# mapped back to the plain package names. Those minimums are coarser than
+# the per-symbol ones of a native build (libc6 >= the cross glibc's
+# version), which is correct for the Debian release the cross toolchain
+# comes from and later ones.
 shlibs_depends() {
 	local tmp out
 	tmp=$(mktemp -d)
@@ -166,13 +171,13 @@ shlibs_depends() {
 	fi
 	rm -rf "$tmp"
 	out=${out#shlibs:Depends=}
-	# libc6-arm64-cross (>= 2.34) -> libc6 (>= 2.34)
-	echo "${out//-$ARCH-cross/}"
+	out=${out//-$ARCH-cross/}
+	echo "${out//:$ARCH/}"
 }
 SHLIBS=$(shlibs_depends) || die "dpkg-shlibdeps could not compute the library dependencies"
 [ -n "$SHLIBS" ] || die "dpkg-shlibdeps found no library dependencies"
 case "$SHLIBS" in
-*cross*) die "library dependencies still name cross packages: $SHLIBS" ;;
+*cross* | *:*) die "library dependencies still name cross packages or architectures: $SHLIBS" ;;
 esac
 
 INSTALLED_SIZE=$(du -k -s --exclude=DEBIAN "$ROOT" | cut -f1)
