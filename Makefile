@@ -9,7 +9,7 @@ TARGET_DIR := $(shell $(CARGO) metadata --format-version 1 --no-deps 2>/dev/null
 # promtool from prometheus).
 TEST_DEBS := nginx-light iproute2 iputils-ping tmux openssl python3-venv cmake g++ procps prometheus
 
-.PHONY: all build test test-deps fmt lint clean
+.PHONY: all build test test-deps fmt lint clean proto
 
 all: build
 
@@ -29,6 +29,12 @@ test-deps:
 test: test-deps
 	$(CARGO) build --workspace --all-targets
 	$(CARGO) test --workspace --no-fail-fast
+
+# Regenerates the Rust of the gRPC API (proto/src/) from the .proto files.
+# The generator is pure Rust (no protoc); the output is committed.
+proto:
+	cd proto/codegen && $(CARGO) run --release --quiet -- .. ../src
+	rustfmt --edition 2021 proto/src/*.rs
 
 # Benchmarks: timing targets live here, not in the tests.
 .PHONY: bench
