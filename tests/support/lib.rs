@@ -8,6 +8,7 @@ pub mod netns;
 pub mod nginx;
 pub mod process;
 pub mod tempdir;
+pub mod vppsim;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -17,6 +18,7 @@ pub use netns::{NetNs, VethPair};
 pub use nginx::Nginx;
 pub use process::{Daemon, LogLine};
 pub use tempdir::TempDir;
+pub use vppsim::VppSim;
 
 /// Path of a binary built from this workspace (`maglevd`, `maglevc`,
 /// `vppsim`). `make test` builds them before running the tests.

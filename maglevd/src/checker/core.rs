@@ -51,6 +51,9 @@ pub(super) struct Core {
     bus: Arc<EventBus>,
     observer: Arc<dyn CheckerObserver>,
     dirty: bool,
+    /// Events wait here until the snapshot that reflects them is published,
+    /// so a subscriber reacting to an event never reads an older snapshot.
+    outbox: Vec<Event>,
 }
 
 impl Core {
@@ -74,6 +77,7 @@ impl Core {
             bus,
             observer,
             dirty: true,
+            outbox: Vec::new(),
         };
         for backend in config.backends.values() {
             core.add_backend(backend.clone());
@@ -120,6 +124,7 @@ impl Core {
         let name = outcome.backend;
         if new_state != rt.state {
             self.transition(&name, new_state, result.code.as_str(), &result.detail);
+            self.recompute_frontends();
         }
         // Schedule from completion, so a late probe never causes a burst.
         let base = base_interval(&target.check, new_state, &counter);
@@ -140,6 +145,9 @@ impl Core {
     }
 
     pub(super) fn on_subscribe(&mut self, capacity: usize) -> super::Subscription {
+        // Deliver what is pending first, so the new subscriber's initial
+        // state and its live stream neither overlap nor leave a gap.
+        self.publish();
         let at = SystemTime::now();
         let mut initial = Vec::with_capacity(self.backends.len() + self.frontend_states.len());
         for (name, rt) in &self.backends {
@@ -463,10 +471,17 @@ impl Core {
         self.dirty = true;
     }
 
-    fn emit(&self, ev: Event) {
-        let dropped = self.bus.publish(&ev);
-        if dropped > 0 {
-            warn!("watch-overflow subscribers={dropped} detail={}", Value("event queue full; stream ended"));
+    fn emit(&mut self, ev: Event) {
+        self.outbox.push(ev);
+        self.dirty = true;
+    }
+
+    fn flush_events(&mut self) {
+        for ev in std::mem::take(&mut self.outbox) {
+            let dropped = self.bus.publish(&ev);
+            if dropped > 0 {
+                warn!("watch-overflow subscribers={dropped} detail={}", Value("event queue full; stream ended"));
+            }
         }
     }
 
@@ -552,5 +567,6 @@ impl Core {
             .collect();
         let snap = Snapshot { seq: self.seq, config: self.config.clone(), backends, frontends };
         *self.published.write() = Arc::new(snap);
+        self.flush_events();
     }
 }
