@@ -133,6 +133,16 @@ impl GrpcMethod {
     pub fn new(service: &str, method: &str, kind: GrpcType) -> Self {
         GrpcMethod { service: service.to_string(), method: method.to_string(), kind }
     }
+
+    /// From a full method path as gRPC writes it (`/maglev.Maglev/GetBackend`,
+    /// the `name` of a generated `grpcio::Method`); `None` if it is not one.
+    pub fn from_path(path: &str, kind: GrpcType) -> Option<GrpcMethod> {
+        let (service, method) = path.strip_prefix('/')?.split_once('/')?;
+        if service.is_empty() || method.is_empty() || method.contains('/') {
+            return None;
+        }
+        Some(GrpcMethod::new(service, method, kind))
+    }
 }
 
 pub(super) struct GrpcMetrics {
@@ -212,7 +222,20 @@ impl Metrics {
     }
 }
 
-/// One RPC in progress. Cheap to move into a handler's closure; `Send`.
+/// One RPC in progress, from [`Metrics::grpc_start`]. `Send`, so it can
+/// move into the closure or thread that completes the call.
+///
+/// ```ignore
+/// let call = metrics.grpc_start("maglev.Maglev", "GetBackend", GrpcType::Unary);
+/// call.msg_received();                         // the request
+/// match handle(req) {
+///     Ok(reply) => { call.msg_sent(); call.finish(GrpcCode::Ok) }
+///     Err(status) => call.finish(GrpcCode::from_i32(status.code().into())),
+/// }
+/// ```
+///
+/// Streams call `msg_sent()` per message and `finish` once with the
+/// status that ends the stream; dropping without `finish` records `Unknown`.
 pub struct GrpcCall {
     labels: [String; 2],
     kind: &'static str,

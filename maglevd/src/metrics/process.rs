@@ -3,6 +3,7 @@
 //! libc for the same handful of numbers.) A value that cannot be read is
 //! left out of the scrape rather than exported wrong.
 
+use nix::unistd::{sysconf, SysconfVar};
 use prometheus::core::{Collector, Desc};
 use prometheus::proto::MetricFamily;
 
@@ -71,7 +72,6 @@ impl ProcessCollector {
             .iter()
             .map(|(name, help)| desc(name, help, &[]))
             .collect();
-        use nix::unistd::{sysconf, SysconfVar};
         // Linux fixes USER_HZ at 100 and pages at 4 KiB on most platforms;
         // sysconf gives the real values where they differ.
         let ticks = sysconf(SysconfVar::CLK_TCK).ok().flatten().filter(|&t| t > 0).unwrap_or(100);

@@ -427,3 +427,15 @@ fn label_values_with_quotes_and_newlines_are_escaped() {
     let text = m.encode().expect("encode");
     assert!(text.contains(r#"msg="weird\"msg\nname\\""#), "{text}");
 }
+
+#[test]
+fn grpc_methods_from_full_paths() {
+    let m =
+        GrpcMethod::from_path("/grpc.health.v1.Health/Watch", GrpcType::ServerStream).expect("valid path");
+    assert_eq!(m, GrpcMethod::new("grpc.health.v1.Health", "Watch", GrpcType::ServerStream));
+    for bad in
+        ["", "/", "maglev.Maglev/GetBackend", "/maglev.Maglev", "/maglev.Maglev/", "//GetBackend", "/a/b/c"]
+    {
+        assert_eq!(GrpcMethod::from_path(bad, GrpcType::Unary), None, "{bad:?}");
+    }
+}
