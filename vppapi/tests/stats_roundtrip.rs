@@ -157,6 +157,7 @@ fn entry_removal_and_reuse_refreshes_the_name_index() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "sockets, memfd and mmap are foreign calls Miri cannot run")]
 fn server_passes_the_memfd_exactly_as_vpp() {
     let mut w = SegmentWriter::memfd(config(42)).unwrap();
     populate(&mut w);
@@ -192,6 +193,7 @@ fn server_passes_the_memfd_exactly_as_vpp() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "sockets, memfd and mmap are foreign calls Miri cannot run")]
 fn reads_through_the_socket_and_survives_a_restart() {
     let mut w = SegmentWriter::memfd(config(1000)).unwrap();
     let ids = populate(&mut w);
@@ -233,6 +235,7 @@ fn reads_through_the_socket_and_survives_a_restart() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "sockets, memfd and mmap are foreign calls Miri cannot run")]
 fn connecting_to_a_socket_that_sends_nothing_times_out() {
     let path = socket_path("mute");
     let listener = socket(AddressFamily::Unix, SockType::SeqPacket, SockFlag::SOCK_CLOEXEC, None).unwrap();

@@ -46,6 +46,7 @@ fn venv_python() -> PathBuf {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "sockets, memfd and mmap are foreign calls Miri cannot run")]
 fn vpp_papi_reads_the_served_segment() {
     let python = venv_python();
 

@@ -231,6 +231,7 @@ mod tests {
     use super::*;
 
     #[test]
+    #[cfg_attr(miri, ignore = "sockets, memfd and mmap are foreign calls Miri cannot run")]
     fn writer_and_reader_mappings_share_the_memfd() {
         let (fd, w) = WritableMapping::create_memfd(c"test-seg", 100).unwrap();
         assert_eq!(Segment::len(&w), 4096);
