@@ -9,6 +9,7 @@ use signal_hook::iterator::Signals;
 use crate::checker::Checker;
 use crate::config::LoadOptions;
 use crate::flags::{self, Action, Options, USAGE};
+use crate::grpc::{self, AfterReload, GrpcOptions, HealthStatus, VersionInfo};
 use crate::logging::{self, Value};
 use crate::metrics::{self, Metrics};
 use crate::reload::ConfigSource;
@@ -111,9 +112,18 @@ fn run(opts: Options) -> i32 {
             }
         }
     };
+    // gRPC health: NOT_SERVING until the VPP warmup ends; with VPP
+    // disabled there is no warmup.
+    let health = HealthStatus::new(!opts.vpp_enabled());
+    let warmup_health = health.clone();
     let vpp = if opts.vpp_enabled() {
         let vopts = VppOptions::new(&opts.vpp_api_addr, &opts.vpp_stats_addr);
-        match Vpp::start(vopts, handle.clone(), metrics.clone(), Box::new(|| {})) {
+        match Vpp::start(
+            vopts,
+            handle.clone(),
+            metrics.clone(),
+            Box::new(move || warmup_health.set_serving(true)),
+        ) {
             Ok(v) => {
                 metrics.set_vpp_source(Arc::new(v.handle()));
                 Some(v)
@@ -126,6 +136,34 @@ fn run(opts: Options) -> i32 {
     } else {
         info!("vpp-disabled detail={}", Value("--vpp-api-addr is empty"));
         None
+    };
+    let after_reload: Option<AfterReload> = vpp.as_ref().map(|v| {
+        let h = v.handle();
+        Arc::new(move || h.reloaded()) as AfterReload
+    });
+    let grpc_server = match grpc::start(
+        handle.clone(),
+        GrpcOptions {
+            addr: opts.grpc_addr.clone(),
+            reflection: opts.reflection,
+            version: VersionInfo {
+                version: VERSION.into(),
+                commit: COMMIT.into(),
+                build_date: BUILD_DATE.into(),
+            },
+            config: source.clone(),
+            after_reload,
+            // The VPP RPCs answer UNAVAILABLE until the VPP handle
+            // implements grpc::VppService.
+            vpp: None,
+            health,
+        },
+    ) {
+        Ok(s) => s,
+        Err(e) => {
+            error!("startup-failed error={}", Value(&e.to_string()));
+            return 1;
+        }
     };
     info!("ready");
     let mut stop_signal = "none";
@@ -155,6 +193,7 @@ fn run(opts: Options) -> i32 {
     if let Some(v) = vpp {
         v.stop();
     }
+    grpc_server.stop();
     if let Some(s) = metrics_server {
         s.stop();
     }

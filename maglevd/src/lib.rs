@@ -8,6 +8,7 @@ pub mod checker;
 pub mod config;
 pub mod daemon;
 pub mod flags;
+pub mod grpc;
 pub mod health;
 pub mod logging;
 pub mod metrics;

@@ -1,0 +1,199 @@
+//! The gRPC API server (PRODUCT.md §8): the `maglev.Maglev` service, the
+//! standard health service and server reflection, on grpcio's C-core server.
+//!
+//! The daemon starts it with [`start`] once the checker runs, flips the
+//! health status with [`GrpcServer::set_serving`] when the VPP warmup ends,
+//! and stops it with [`GrpcServer::stop`].
+
+pub mod convert;
+pub mod health;
+pub mod reflection;
+pub mod service;
+pub mod stream;
+pub mod vpp;
+pub mod watch;
+
+use std::fmt;
+use std::sync::Arc;
+
+use crossbeam_channel::Sender;
+use grpcio::{EnvBuilder, Environment, Server, ServerBuilder, ServerCredentials};
+use log::info;
+
+use crate::checker::CheckerHandle;
+use crate::logging::Value;
+use crate::reload::ConfigSource;
+
+pub use health::HealthStatus;
+pub use service::{AfterReload, VersionInfo};
+pub use vpp::{VppError, VppService};
+
+/// Completion-queue threads. Handlers are short, so two suffice.
+const CQ_THREADS: usize = 2;
+
+pub struct GrpcOptions {
+    /// `host:port`, `:port` (all addresses) or `unix:/path`.
+    pub addr: String,
+    /// Serve `grpc.reflection.v1` and `v1alpha`.
+    pub reflection: bool,
+    pub version: VersionInfo,
+    /// The daemon's config file, for CheckConfig and ReloadConfig.
+    pub config: ConfigSource,
+    /// Runs after a successful ReloadConfig, as after SIGHUP.
+    pub after_reload: Option<AfterReload>,
+    /// `None`: VPP integration is disabled; the VPP RPCs answer UNAVAILABLE.
+    pub vpp: Option<Arc<dyn VppService>>,
+    /// The health status the daemon flips (NOT_SERVING until the VPP warmup
+    /// ends; create it before the VPP thread so its warmup callback can hold
+    /// a clone).
+    pub health: HealthStatus,
+}
+
+#[derive(Debug)]
+pub enum GrpcError {
+    /// The server could not be built.
+    Build(grpcio::Error),
+    /// The listen address could not be bound.
+    Bind { addr: String, source: grpcio::Error },
+}
+
+impl fmt::Display for GrpcError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            GrpcError::Build(e) => write!(f, "cannot build the gRPC server: {e}"),
+            GrpcError::Bind { addr, source } => write!(
+                f,
+                "cannot listen for gRPC on {addr}: {source} (is the address in use, or not local? check --grpc-addr)"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for GrpcError {}
+
+/// A running gRPC server.
+pub struct GrpcServer {
+    server: Server,
+    health: HealthStatus,
+    /// Dropped on stop: stream threads see the disconnection and end.
+    shutdown: Option<Sender<()>>,
+    port: u16,
+    addr: String,
+    _env: Arc<Environment>,
+}
+
+/// `:9090` means every address; grpc wants a host.
+fn listen_addr(addr: &str) -> String {
+    match addr.strip_prefix(':') {
+        Some(port) => format!("[::]:{port}"),
+        None => addr.to_string(),
+    }
+}
+
+/// Fully qualified names of the services this server runs.
+fn service_names(reflection: bool) -> Vec<String> {
+    let mut names = vec!["maglev.Maglev".to_string(), "grpc.health.v1.Health".to_string()];
+    if reflection {
+        names.push("grpc.reflection.v1.ServerReflection".to_string());
+        names.push("grpc.reflection.v1alpha.ServerReflection".to_string());
+    }
+    names
+}
+
+/// Builds, binds and starts the server.
+pub fn start(checker: CheckerHandle, opts: GrpcOptions) -> Result<GrpcServer, GrpcError> {
+    let env = Arc::new(EnvBuilder::new().cq_count(CQ_THREADS).name_prefix("grpc-cq").build());
+    let (shutdown_tx, shutdown_rx) = crossbeam_channel::bounded::<()>(0);
+    let health = opts.health;
+    let names = service_names(opts.reflection);
+
+    let maglev = service::MaglevService {
+        checker,
+        config: opts.config,
+        after_reload: opts.after_reload,
+        vpp: opts.vpp,
+        version: opts.version,
+        shutdown: shutdown_rx.clone(),
+    };
+    let mut builder = ServerBuilder::new(env.clone())
+        .register_service(maglev_proto::maglev_grpc::create_maglev(maglev))
+        .register_service(maglev_proto::health_v1_grpc::create_health(health::HealthService::new(
+            health.clone(),
+            names.clone(),
+            shutdown_rx,
+        )));
+    if opts.reflection {
+        let registry = Arc::new(reflection::Registry::new(
+            &[
+                maglev_proto::maglev::file_descriptor(),
+                maglev_proto::health_v1::file_descriptor(),
+                maglev_proto::reflection_v1::file_descriptor(),
+                maglev_proto::reflection_v1alpha::file_descriptor(),
+            ],
+            names,
+        ));
+        builder = builder
+            .register_service(maglev_proto::reflection_v1_grpc::create_server_reflection(
+                reflection::ReflectionV1::new(registry.clone()),
+            ))
+            .register_service(maglev_proto::reflection_v1alpha_grpc::create_server_reflection(
+                reflection::ReflectionV1Alpha::new(registry),
+            ));
+    }
+    let mut server = builder.build().map_err(GrpcError::Build)?;
+    let addr = listen_addr(&opts.addr);
+    let port = server
+        .add_listening_port(addr.clone(), ServerCredentials::insecure())
+        .map_err(|source| GrpcError::Bind { addr: opts.addr.clone(), source })?;
+    server.start();
+    info!("grpc-listen addr={} port={port} reflection={}", Value(&opts.addr), opts.reflection);
+    Ok(GrpcServer { server, health, shutdown: Some(shutdown_tx), port, addr: opts.addr, _env: env })
+}
+
+impl GrpcServer {
+    /// The bound TCP port (useful with port 0); meaningless for `unix:`.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The address as given.
+    pub fn addr(&self) -> &str {
+        &self.addr
+    }
+
+    /// A handle to the health status (e.g. for the VPP warmup callback).
+    pub fn health(&self) -> HealthStatus {
+        self.health.clone()
+    }
+
+    /// SERVING or NOT_SERVING in `grpc.health.v1.Health`.
+    pub fn set_serving(&self, serving: bool) {
+        self.health.set_serving(serving);
+    }
+
+    /// Ends every stream, then shuts the server down and waits for it.
+    pub fn stop(mut self) {
+        drop(self.shutdown.take());
+        let shutdown = self.server.shutdown();
+        let _ = futures_executor::block_on(shutdown);
+        info!("grpc-stopped addr={}", Value(&self.addr));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bare_port_listens_everywhere() {
+        assert_eq!(listen_addr(":9090"), "[::]:9090");
+        assert_eq!(listen_addr("localhost:9090"), "localhost:9090");
+        assert_eq!(listen_addr("unix:/run/maglevd.sock"), "unix:/run/maglevd.sock");
+    }
+
+    #[test]
+    fn reflection_is_listed_only_when_served() {
+        assert_eq!(service_names(false), ["maglev.Maglev", "grpc.health.v1.Health"]);
+        assert_eq!(service_names(true).len(), 4);
+    }
+}
