@@ -3,6 +3,7 @@
 //! child processes with their log lines captured.
 #![forbid(unsafe_code)]
 
+pub mod grpc;
 pub mod maglevd;
 pub mod netns;
 pub mod nginx;
