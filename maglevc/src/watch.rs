@@ -47,7 +47,7 @@ pub fn run(client: &Client, cmd: &Parsed, interactive: bool, out: &mut dyn Write
     });
     let keys = KeyWatch::start(interactive);
     if interactive {
-        let _ = writeln!(out, "{}", "(press any key to stop)");
+        let _ = writeln!(out, "(press any key to stop)");
     }
     let mut seen = 0u64;
     loop {

@@ -66,7 +66,8 @@ fn run(proto_dir: &Path, out_dir: &Path) -> Result<(), String> {
 /// result to `<out_dir>/<module>.rs` (protobuf-codegen names its output after
 /// the file stem, and both reflection versions are `reflection.proto`).
 fn generate_messages(proto_dir: &Path, input: &Path, out_dir: &Path, module: &str) -> Result<(), String> {
-    let scratch: PathBuf = std::env::temp_dir().join(format!("maglev-codegen-{}-{module}", std::process::id()));
+    let scratch: PathBuf =
+        std::env::temp_dir().join(format!("maglev-codegen-{}-{module}", std::process::id()));
     let _ = std::fs::remove_dir_all(&scratch);
     std::fs::create_dir_all(&scratch).map_err(|e| format!("{}: {e}", scratch.display()))?;
     protobuf_codegen::Codegen::new()
@@ -83,7 +84,8 @@ fn generate_messages(proto_dir: &Path, input: &Path, out_dir: &Path, module: &st
         .ok_or_else(|| format!("{}: bad file name", input.display()))?;
     let generated = scratch.join(format!("{stem}.rs"));
     let target = out_dir.join(format!("{module}.rs"));
-    std::fs::copy(&generated, &target).map_err(|e| format!("{} -> {}: {e}", generated.display(), target.display()))?;
+    std::fs::copy(&generated, &target)
+        .map_err(|e| format!("{} -> {}: {e}", generated.display(), target.display()))?;
     let _ = std::fs::remove_dir_all(&scratch);
     Ok(())
 }
@@ -175,7 +177,11 @@ fn service_code(
             let rust_name = snake_case(m.name());
             Ok(Method {
                 proto_name: m.name().to_string(),
-                constant: format!("METHOD_{}_{}", snake_case(service_name).to_uppercase(), rust_name.to_uppercase()),
+                constant: format!(
+                    "METHOD_{}_{}",
+                    snake_case(service_name).to_uppercase(),
+                    rust_name.to_uppercase()
+                ),
                 rust_name,
                 input: rust_type(file, m.input_type(), module)?,
                 output: rust_type(file, m.output_type(), module)?,
@@ -226,7 +232,9 @@ fn service_code(
     for m in &methods {
         let (arg, arg_type, sink) = match m.kind {
             Kind::Unary => ("req", m.input.clone(), "UnarySink"),
-            Kind::ClientStreaming => ("stream", format!("::grpcio::RequestStream<{}>", m.input), "ClientStreamingSink"),
+            Kind::ClientStreaming => {
+                ("stream", format!("::grpcio::RequestStream<{}>", m.input), "ClientStreamingSink")
+            }
             Kind::ServerStreaming => ("req", m.input.clone(), "ServerStreamingSink"),
             Kind::Duplex => ("stream", format!("::grpcio::RequestStream<{}>", m.input), "DuplexSink"),
         };
@@ -308,10 +316,9 @@ fn client_methods(out: &mut String, m: &Method) {
 /// our services use.
 fn rust_type(file: &FileDescriptorProto, proto_type: &str, module: &str) -> Result<String, String> {
     let prefix = if file.package().is_empty() { ".".to_string() } else { format!(".{}.", file.package()) };
-    let name = proto_type
-        .strip_prefix(&prefix)
-        .filter(|n| !n.contains('.'))
-        .ok_or_else(|| format!("{}: method type {proto_type} is not a top-level message of this file", file.name()))?;
+    let name = proto_type.strip_prefix(&prefix).filter(|n| !n.contains('.')).ok_or_else(|| {
+        format!("{}: method type {proto_type} is not a top-level message of this file", file.name())
+    })?;
     Ok(format!("super::{module}::{name}"))
 }
 
