@@ -9,7 +9,7 @@ use signal_hook::iterator::Signals;
 use crate::checker::Checker;
 use crate::config::LoadOptions;
 use crate::flags::{self, Action, Options, USAGE};
-use crate::grpc::{self, AfterReload, GrpcOptions, HealthStatus, VersionInfo};
+use crate::grpc::{self, AfterReload, GrpcOptions, HealthStatus, VersionInfo, VppService};
 use crate::logging::{self, Value};
 use crate::metrics::{self, Metrics};
 use crate::reload::ConfigSource;
@@ -153,9 +153,7 @@ fn run(opts: Options) -> i32 {
             },
             config: source.clone(),
             after_reload,
-            // The VPP RPCs answer UNAVAILABLE until the VPP handle
-            // implements grpc::VppService.
-            vpp: None,
+            vpp: vpp.as_ref().map(|v| Arc::new(v.handle()) as Arc<dyn VppService>),
             health,
         },
     ) {

@@ -11,6 +11,7 @@ pub mod reflection;
 pub mod service;
 pub mod stream;
 pub mod vpp;
+mod vpp_handle;
 pub mod watch;
 
 use std::fmt;

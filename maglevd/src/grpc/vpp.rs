@@ -115,7 +115,8 @@ pub struct SyncCounts {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VppCounters {
-    /// When the stats segment was read.
+    /// When the stats segment was read (the answer's time when the source
+    /// does not record it; counters are refreshed every few seconds).
     pub read_at: SystemTime,
     pub vips: Vec<VipCounters>,
 }
