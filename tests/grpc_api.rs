@@ -411,3 +411,22 @@ fn a_subscriber_that_never_reads_is_cut_off_while_others_carry_on() {
         }
     }
 }
+
+#[test]
+fn sigterm_ends_open_streams_and_maglevd_exits_cleanly() {
+    let mut s = setup("info");
+    let c = client(&s.m.grpc_addr);
+    let mut stream = c.watch_events(&pb::WatchEventsRequest::new()).expect("watch");
+    next_event(&mut stream);
+    s.m.daemon.signal(nix::sys::signal::Signal::SIGTERM);
+    assert_eq!(s.m.daemon.wait_exit(WAIT), Some(0), "maglevd did not exit cleanly with a stream open");
+    // The stream ends (after what was already queued) instead of hanging.
+    let deadline = Instant::now() + WAIT;
+    loop {
+        assert!(Instant::now() < deadline, "the stream did not end");
+        match futures_executor::block_on(stream.next()) {
+            Some(Ok(_)) => continue,
+            Some(Err(_)) | None => break,
+        }
+    }
+}
