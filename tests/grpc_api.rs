@@ -430,3 +430,45 @@ fn sigterm_ends_open_streams_and_maglevd_exits_cleanly() {
         }
     }
 }
+
+#[test]
+fn check_and_reload_config_report_errors_and_keep_the_running_config() {
+    let s = setup("info");
+    let c = client(&s.m.grpc_addr);
+    let good = std::fs::read_to_string(&s.m.config).expect("read config");
+    let check = || c.check_config(&pb::CheckConfigRequest::new()).expect("CheckConfig");
+    let ok = check();
+    assert_eq!(ok.status.enum_value(), Ok(pb::ConfigStatus::CONFIG_OK));
+    assert_eq!(ok.path, s.m.config.display().to_string());
+
+    // A parse error (unknown key): INVALID_ARGUMENT, nothing applied.
+    std::fs::write(&s.m.config, good.replace("  backends:\n", "  bogus: 1\n  backends:\n")).expect("write");
+    let r = check();
+    assert_eq!(r.status.enum_value(), Ok(pb::ConfigStatus::CONFIG_PARSE_ERROR));
+    assert!(r.errors.iter().any(|e| e.contains("bogus")), "{:?}", r.errors);
+    let (code, msg) = status_code(c.reload_config(&pb::ReloadConfigRequest::new()));
+    assert_eq!(code, RpcStatusCode::INVALID_ARGUMENT, "{msg}");
+    assert!(msg.contains("bogus"), "{msg}");
+
+    // A semantic error (unknown backend in a pool): FAILED_PRECONDITION.
+    std::fs::write(&s.m.config, good.replace("web2: {}", "web9: {}")).expect("write");
+    let r = check();
+    assert_eq!(r.status.enum_value(), Ok(pb::ConfigStatus::CONFIG_SEMANTIC_ERROR));
+    assert!(r.errors.iter().any(|e| e.contains("web9")), "{:?}", r.errors);
+    let (code, msg) = status_code(c.reload_config(&pb::ReloadConfigRequest::new()));
+    assert_eq!(code, RpcStatusCode::FAILED_PRECONDITION, "{msg}");
+    let f = c
+        .get_frontend(&pb::GetFrontendRequest { name: "web".into(), ..Default::default() })
+        .expect("frontend");
+    assert_eq!(f.pools[1].backends[0].name, "web2", "the running config is kept");
+
+    // A valid change is applied and summarized.
+    std::fs::write(
+        &s.m.config,
+        good.replace("    static1:\n", "    static2:\n      address: 127.0.0.9\n    static1:\n"),
+    )
+    .expect("write");
+    let r = c.reload_config(&pb::ReloadConfigRequest::new()).expect("reload");
+    assert_eq!(r.added, ["static2"]);
+    assert!(r.unchanged.contains(&"web1".to_string()), "{r:?}");
+}
