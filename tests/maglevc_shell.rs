@@ -141,6 +141,17 @@ fn the_shell_completes_helps_and_matches_prefixes() {
     t.keys(&["Enter"]);
     t.wait("the ambiguity error", |s| s.contains("ambiguous word \"s\": could be show, sync, set"));
 
+    // `watch events` prints JSON lines until any key, then the prompt returns.
+    t.clear_line();
+    t.type_text("watch events");
+    t.keys(&["Enter"]);
+    t.wait("a JSON event line", |s| s.contains("{\"type\":\"backend\""));
+    t.type_text("x");
+    t.wait_prompt_line("maglev>");
+    t.type_text("show version");
+    t.keys(&["Enter"]);
+    t.wait("the shell still works after a watch", |s| s.matches("build-date").count() >= 3);
+
     t.type_text("quit");
     t.keys(&["Enter"]);
 }

@@ -9,6 +9,10 @@ use std::thread;
 use std::time::Duration;
 
 use crossbeam_channel::{never, Receiver};
+use std::task::Poll;
+
+use futures_util::future::{self, Either};
+use futures_util::task::AtomicWaker;
 use futures_util::StreamExt;
 use grpcio::CallOption;
 use maglev_proto::maglev as pb;
@@ -34,17 +38,26 @@ pub fn run(client: &Client, cmd: &Parsed, interactive: bool, out: &mut dyn Write
     let mut stream =
         client.api.watch_events_opt(&request(cmd), CallOption::default()).map_err(|e| client.err(e))?;
     let (tx, events) = crossbeam_channel::bounded::<Result<pb::Event, grpcio::Error>>(256);
+    let stop = StopSignal::default();
+    let stopper = stop.clone();
     thread::spawn(move || {
         futures_executor::block_on(async move {
-            while let Some(item) = stream.next().await {
+            loop {
+                let next = match future::select(stream.next(), stopper.wait()).await {
+                    Either::Left((next, _)) => next,
+                    // Dropping the stream cancels the call.
+                    Either::Right(_) => return,
+                };
+                let Some(item) = next else { return };
                 let failed = item.is_err();
                 if tx.send(item).is_err() || failed {
-                    // Dropping the stream cancels the call.
                     return;
                 }
             }
         });
     });
+    // However the watch ends, the call is cancelled at once.
+    let _cancel = CancelOnDrop(stop);
     let keys = KeyWatch::start(interactive);
     if interactive {
         let _ = writeln!(out, "(press any key to stop)");
@@ -70,6 +83,37 @@ pub fn run(client: &Client, cmd: &Parsed, interactive: bool, out: &mut dyn Write
             },
             recv(keys.as_ref().map(|k| k.pressed.clone()).unwrap_or_else(never)) -> _ => return Ok(()),
         }
+    }
+}
+
+/// Tells the stream thread to stop, which cancels the call.
+#[derive(Clone, Default)]
+struct StopSignal(Arc<(AtomicBool, AtomicWaker)>);
+
+impl StopSignal {
+    fn wait(&self) -> impl std::future::Future<Output = ()> + '_ {
+        future::poll_fn(move |cx| {
+            self.0 .1.register(cx.waker());
+            if self.0 .0.load(Ordering::Acquire) {
+                Poll::Ready(())
+            } else {
+                Poll::Pending
+            }
+        })
+    }
+
+    fn trigger(&self) {
+        self.0 .0.store(true, Ordering::Release);
+        self.0 .1.wake();
+    }
+}
+
+/// Triggers the stop signal when the watch returns, however it returns.
+struct CancelOnDrop(StopSignal);
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        self.0.trigger();
     }
 }
 
