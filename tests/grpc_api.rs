@@ -418,8 +418,18 @@ fn sigterm_ends_open_streams_and_maglevd_exits_cleanly() {
     let c = client(&s.m.grpc_addr);
     let mut stream = c.watch_events(&pb::WatchEventsRequest::new()).expect("watch");
     next_event(&mut stream);
+    // A health Watch and a reflection stream held open by their clients.
+    let env = std::sync::Arc::new(grpcio::EnvBuilder::new().cq_count(1).build());
+    let channel = grpcio::ChannelBuilder::new(env).connect(&s.m.grpc_addr);
+    let health = maglev_proto::health_v1_grpc::HealthClient::new(channel.clone());
+    let mut health_watch =
+        health.watch(&maglev_proto::health_v1::HealthCheckRequest::new()).expect("health watch");
+    let first = futures_executor::block_on(health_watch.next());
+    assert!(matches!(first, Some(Ok(_))), "{first:?}");
+    let reflection = maglev_proto::reflection_v1_grpc::ServerReflectionClient::new(channel);
+    let (_reflection_tx, _reflection_rx) = reflection.server_reflection_info().expect("reflection stream");
     s.m.daemon.signal(nix::sys::signal::Signal::SIGTERM);
-    assert_eq!(s.m.daemon.wait_exit(WAIT), Some(0), "maglevd did not exit cleanly with a stream open");
+    assert_eq!(s.m.daemon.wait_exit(WAIT), Some(0), "maglevd did not exit cleanly with streams open");
     // The stream ends (after what was already queued) instead of hanging.
     let deadline = Instant::now() + WAIT;
     loop {

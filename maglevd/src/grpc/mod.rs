@@ -176,6 +176,9 @@ impl GrpcServer {
     pub fn stop(mut self) {
         drop(self.shutdown.take());
         let shutdown = self.server.shutdown();
+        // Shutdown waits for every call to finish; a client holding a
+        // reflection or health stream open must not keep maglevd alive.
+        self.server.cancel_all_calls();
         let _ = futures_executor::block_on(shutdown);
         info!("grpc-stopped addr={}", Value(&self.addr));
     }
