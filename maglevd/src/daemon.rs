@@ -154,6 +154,7 @@ fn run(opts: Options) -> i32 {
             config: source.clone(),
             after_reload,
             vpp: vpp.as_ref().map(|v| Arc::new(v.handle()) as Arc<dyn VppService>),
+            metrics: Some(metrics.clone()),
             health,
         },
     ) {

@@ -16,7 +16,9 @@ use maglev_proto::health_v1_grpc::Health;
 use parking_lot::Mutex;
 
 use crate::logging::Value;
+use crate::metrics::GrpcType;
 
+use super::instrument::Instrument;
 use super::stream::{SendError, StreamSender};
 
 /// How often an idle Watch stream checks whether its client is still there.
@@ -77,11 +79,17 @@ pub struct HealthService {
     /// Service names this server knows ("" is the server as a whole).
     services: Arc<Vec<String>>,
     shutdown: Receiver<()>,
+    instrument: Instrument,
 }
 
 impl HealthService {
-    pub fn new(status: HealthStatus, services: Vec<String>, shutdown: Receiver<()>) -> Self {
-        HealthService { status, services: Arc::new(services), shutdown }
+    pub fn new(
+        status: HealthStatus,
+        services: Vec<String>,
+        shutdown: Receiver<()>,
+        instrument: Instrument,
+    ) -> Self {
+        HealthService { status, services: Arc::new(services), shutdown, instrument }
     }
 
     fn known(&self, service: &str) -> bool {
@@ -95,6 +103,7 @@ fn response(status: ServingStatus) -> HealthCheckResponse {
 
 impl Health for HealthService {
     fn check(&mut self, ctx: RpcContext, req: HealthCheckRequest, sink: UnarySink<HealthCheckResponse>) {
+        let call = self.instrument.begin(&ctx, GrpcType::Unary);
         let reply = if self.known(&req.service) {
             Ok(response(self.status.status()))
         } else {
@@ -103,20 +112,24 @@ impl Health for HealthService {
                 format!("unknown service {:?}", req.service),
             ))
         };
-        super::service::reply(&ctx, sink, reply);
+        super::service::reply(&ctx, call, sink, reply);
     }
 
     fn watch(
         &mut self,
-        _ctx: RpcContext,
+        ctx: RpcContext,
         req: HealthCheckRequest,
         sink: ServerStreamingSink<HealthCheckResponse>,
     ) {
+        // Recorded from start to end; the status it ends with is not
+        // tracked (Unknown).
+        let call = self.instrument.begin(&ctx, GrpcType::ServerStream);
         let known = self.known(&req.service);
         let status = self.status.clone();
         let wake = status.watch();
         let shutdown = self.shutdown.clone();
         let spawned = thread::Builder::new().name("grpc-health".to_string()).spawn(move || {
+            let _call = call;
             let mut out = StreamSender::new(sink);
             let stop = || matches!(shutdown.try_recv(), Err(crossbeam_channel::TryRecvError::Disconnected));
             if !known {

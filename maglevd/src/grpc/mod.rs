@@ -7,6 +7,7 @@
 
 pub mod convert;
 pub mod health;
+pub mod instrument;
 pub mod reflection;
 pub mod service;
 pub mod stream;
@@ -23,6 +24,7 @@ use log::info;
 
 use crate::checker::CheckerHandle;
 use crate::logging::Value;
+use crate::metrics::Metrics;
 use crate::reload::ConfigSource;
 
 pub use health::HealthStatus;
@@ -44,6 +46,8 @@ pub struct GrpcOptions {
     pub after_reload: Option<AfterReload>,
     /// `None`: VPP integration is disabled; the VPP RPCs answer UNAVAILABLE.
     pub vpp: Option<Arc<dyn VppService>>,
+    /// Where calls are recorded (`grpc_server_*`); `None` records nothing.
+    pub metrics: Option<Arc<Metrics>>,
     /// The health status the daemon flips (NOT_SERVING until the VPP warmup
     /// ends; create it before the VPP thread so its warmup callback can hold
     /// a clone).
@@ -107,6 +111,14 @@ pub fn start(checker: CheckerHandle, opts: GrpcOptions) -> Result<GrpcServer, Gr
     let (shutdown_tx, shutdown_rx) = crossbeam_channel::bounded::<()>(0);
     let health = opts.health;
     let names = service_names(opts.reflection);
+    let instrument = instrument::Instrument(opts.metrics);
+    let files = [
+        maglev_proto::maglev::file_descriptor(),
+        maglev_proto::health_v1::file_descriptor(),
+        maglev_proto::reflection_v1::file_descriptor(),
+        maglev_proto::reflection_v1alpha::file_descriptor(),
+    ];
+    instrument.register(&files, &names);
 
     let maglev = service::MaglevService {
         checker,
@@ -115,6 +127,7 @@ pub fn start(checker: CheckerHandle, opts: GrpcOptions) -> Result<GrpcServer, Gr
         vpp: opts.vpp,
         version: opts.version,
         shutdown: shutdown_rx.clone(),
+        instrument: instrument.clone(),
     };
     let mut builder = ServerBuilder::new(env.clone())
         .register_service(maglev_proto::maglev_grpc::create_maglev(maglev))
@@ -122,23 +135,16 @@ pub fn start(checker: CheckerHandle, opts: GrpcOptions) -> Result<GrpcServer, Gr
             health.clone(),
             names.clone(),
             shutdown_rx,
+            instrument.clone(),
         )));
     if opts.reflection {
-        let registry = Arc::new(reflection::Registry::new(
-            &[
-                maglev_proto::maglev::file_descriptor(),
-                maglev_proto::health_v1::file_descriptor(),
-                maglev_proto::reflection_v1::file_descriptor(),
-                maglev_proto::reflection_v1alpha::file_descriptor(),
-            ],
-            names,
-        ));
+        let registry = Arc::new(reflection::Registry::new(&files, names));
         builder = builder
             .register_service(maglev_proto::reflection_v1_grpc::create_server_reflection(
-                reflection::ReflectionV1::new(registry.clone()),
+                reflection::ReflectionV1::new(registry.clone(), instrument.clone()),
             ))
             .register_service(maglev_proto::reflection_v1alpha_grpc::create_server_reflection(
-                reflection::ReflectionV1Alpha::new(registry),
+                reflection::ReflectionV1Alpha::new(registry, instrument),
             ));
     }
     let mut server = builder.build().map_err(GrpcError::Build)?;

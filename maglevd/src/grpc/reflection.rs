@@ -13,6 +13,10 @@ use protobuf::descriptor::{DescriptorProto, FileDescriptorProto};
 use protobuf::reflect::FileDescriptor;
 use protobuf::Message;
 
+use crate::metrics::{GrpcCode, GrpcType};
+
+use super::instrument::Instrument;
+
 /// The descriptors the server can hand out, indexed by file name and by
 /// every fully qualified symbol they define.
 pub struct Registry {
@@ -184,11 +188,12 @@ macro_rules! reflection_service {
         #[derive(Clone)]
         pub struct $service {
             registry: Arc<Registry>,
+            instrument: Instrument,
         }
 
         impl $service {
-            pub fn new(registry: Arc<Registry>) -> Self {
-                $service { registry }
+            pub fn new(registry: Arc<Registry>, instrument: Instrument) -> Self {
+                $service { registry, instrument }
             }
         }
 
@@ -204,10 +209,14 @@ macro_rules! reflection_service {
                 use pb::server_reflection_response::Message_response as Resp;
 
                 let registry = self.registry.clone();
+                let call = self.instrument.begin(&ctx, GrpcType::BidiStream);
                 // Answers are in-memory lookups, so the stream is served on
                 // the completion queue without a thread of its own.
                 ctx.spawn(async move {
                     while let Some(Ok(req)) = stream.next().await {
+                        if let Some(c) = &call {
+                            c.msg_received();
+                        }
                         let query = match &req.message_request {
                             Some(Req::FileByFilename(f)) => Query::FileByFilename(f.clone()),
                             Some(Req::FileContainingSymbol(s)) => Query::FileContainingSymbol(s.clone()),
@@ -255,10 +264,19 @@ macro_rules! reflection_service {
                             ..Default::default()
                         };
                         if sink.send((resp, WriteFlags::default())).await.is_err() {
+                            if let Some(c) = call {
+                                c.finish(GrpcCode::Canceled);
+                            }
                             return;
+                        }
+                        if let Some(c) = &call {
+                            c.msg_sent();
                         }
                     }
                     let _ = sink.close().await;
+                    if let Some(c) = call {
+                        c.finish(GrpcCode::Ok);
+                    }
                 });
             }
         }

@@ -12,9 +12,11 @@ use maglev_proto::maglev_grpc::Maglev;
 
 use crate::checker::{CheckerHandle, Command, CommandError};
 use crate::config::ConfigError;
+use crate::metrics::{GrpcCall, GrpcCode, GrpcType};
 use crate::reload::{ConfigSource, ReloadError};
 
 use super::convert;
+use super::instrument::{self, Instrument};
 use super::vpp::{VppError, VppService};
 use super::watch::{self, WatchFilter};
 
@@ -38,16 +40,36 @@ pub struct MaglevService {
     pub(super) vpp: Option<Arc<dyn VppService>>,
     pub(super) version: VersionInfo,
     pub(super) shutdown: Receiver<()>,
+    pub(super) instrument: Instrument,
 }
 
-/// Completes a unary call without blocking the completion queue.
-pub(super) fn reply<T: Send + 'static>(ctx: &RpcContext, sink: UnarySink<T>, result: Result<T, RpcStatus>) {
+/// Completes a unary call without blocking the completion queue, and
+/// records it.
+pub(super) fn reply<T: Send + 'static>(
+    ctx: &RpcContext,
+    call: Option<GrpcCall>,
+    sink: UnarySink<T>,
+    result: Result<T, RpcStatus>,
+) {
     ctx.spawn(async move {
-        // The client may have gone; there is nobody left to tell.
-        let _ = match result {
-            Ok(v) => sink.success(v).await,
-            Err(s) => sink.fail(s).await,
+        let code = match &result {
+            Ok(_) => GrpcCode::Ok,
+            Err(s) => instrument::code(s),
         };
+        // The client may have gone; there is nobody left to tell.
+        let sent = match result {
+            Ok(v) => sink.success(v).await.is_ok(),
+            Err(s) => {
+                let _ = sink.fail(s).await;
+                false
+            }
+        };
+        if let Some(call) = call {
+            if sent {
+                call.msg_sent();
+            }
+            call.finish(code);
+        }
     });
 }
 
@@ -198,9 +220,10 @@ impl Maglev for MaglevService {
         _req: pb::ListFrontendsRequest,
         sink: UnarySink<pb::ListFrontendsResponse>,
     ) {
+        let call = self.instrument.begin(&ctx, GrpcType::Unary);
         let snap = self.checker.snapshot();
         let frontends = snap.frontends.values().map(|f| convert::frontend(&snap, f)).collect();
-        reply(&ctx, sink, Ok(pb::ListFrontendsResponse { frontends, ..Default::default() }));
+        reply(&ctx, call, sink, Ok(pb::ListFrontendsResponse { frontends, ..Default::default() }));
     }
 
     fn get_frontend(
@@ -209,7 +232,8 @@ impl Maglev for MaglevService {
         req: pb::GetFrontendRequest,
         sink: UnarySink<pb::FrontendInfo>,
     ) {
-        reply(&ctx, sink, self.get_frontend_info(&req.name));
+        let call = self.instrument.begin(&ctx, GrpcType::Unary);
+        reply(&ctx, call, sink, self.get_frontend_info(&req.name));
     }
 
     fn list_backends(
@@ -218,13 +242,15 @@ impl Maglev for MaglevService {
         _req: pb::ListBackendsRequest,
         sink: UnarySink<pb::ListBackendsResponse>,
     ) {
+        let call = self.instrument.begin(&ctx, GrpcType::Unary);
         let snap = self.checker.snapshot();
         let backends = snap.backends.values().map(|b| convert::backend(&snap, b)).collect();
-        reply(&ctx, sink, Ok(pb::ListBackendsResponse { backends, ..Default::default() }));
+        reply(&ctx, call, sink, Ok(pb::ListBackendsResponse { backends, ..Default::default() }));
     }
 
     fn get_backend(&mut self, ctx: RpcContext, req: pb::GetBackendRequest, sink: UnarySink<pb::BackendInfo>) {
-        reply(&ctx, sink, self.get_backend_info(&req.name));
+        let call = self.instrument.begin(&ctx, GrpcType::Unary);
+        reply(&ctx, call, sink, self.get_backend_info(&req.name));
     }
 
     fn list_health_checks(
@@ -233,10 +259,11 @@ impl Maglev for MaglevService {
         _req: pb::ListHealthChecksRequest,
         sink: UnarySink<pb::ListHealthChecksResponse>,
     ) {
+        let call = self.instrument.begin(&ctx, GrpcType::Unary);
         let snap = self.checker.snapshot();
         let healthchecks =
             snap.config.healthchecks.values().map(|h| convert::healthcheck(&snap, h)).collect();
-        reply(&ctx, sink, Ok(pb::ListHealthChecksResponse { healthchecks, ..Default::default() }));
+        reply(&ctx, call, sink, Ok(pb::ListHealthChecksResponse { healthchecks, ..Default::default() }));
     }
 
     fn get_health_check(
@@ -245,12 +272,13 @@ impl Maglev for MaglevService {
         req: pb::GetHealthCheckRequest,
         sink: UnarySink<pb::HealthCheckInfo>,
     ) {
+        let call = self.instrument.begin(&ctx, GrpcType::Unary);
         let result = required("healthcheck", &req.name).and_then(|name| {
             let snap = self.checker.snapshot();
             let hc = snap.config.healthchecks.get(name).ok_or_else(|| not_found("healthcheck", name))?;
             Ok(convert::healthcheck(&snap, hc))
         });
-        reply(&ctx, sink, result);
+        reply(&ctx, call, sink, result);
     }
 
     fn pause_backend(
@@ -259,7 +287,8 @@ impl Maglev for MaglevService {
         req: pb::BackendActionRequest,
         sink: UnarySink<pb::BackendInfo>,
     ) {
-        reply(&ctx, sink, self.backend_action(&req.name, |backend| Command::Pause { backend }));
+        let call = self.instrument.begin(&ctx, GrpcType::Unary);
+        reply(&ctx, call, sink, self.backend_action(&req.name, |backend| Command::Pause { backend }));
     }
 
     fn resume_backend(
@@ -268,7 +297,8 @@ impl Maglev for MaglevService {
         req: pb::BackendActionRequest,
         sink: UnarySink<pb::BackendInfo>,
     ) {
-        reply(&ctx, sink, self.backend_action(&req.name, |backend| Command::Resume { backend }));
+        let call = self.instrument.begin(&ctx, GrpcType::Unary);
+        reply(&ctx, call, sink, self.backend_action(&req.name, |backend| Command::Resume { backend }));
     }
 
     fn enable_backend(
@@ -277,7 +307,8 @@ impl Maglev for MaglevService {
         req: pb::BackendActionRequest,
         sink: UnarySink<pb::BackendInfo>,
     ) {
-        reply(&ctx, sink, self.backend_action(&req.name, |backend| Command::Enable { backend }));
+        let call = self.instrument.begin(&ctx, GrpcType::Unary);
+        reply(&ctx, call, sink, self.backend_action(&req.name, |backend| Command::Enable { backend }));
     }
 
     fn disable_backend(
@@ -286,7 +317,8 @@ impl Maglev for MaglevService {
         req: pb::BackendActionRequest,
         sink: UnarySink<pb::BackendInfo>,
     ) {
-        reply(&ctx, sink, self.backend_action(&req.name, |backend| Command::Disable { backend }));
+        let call = self.instrument.begin(&ctx, GrpcType::Unary);
+        reply(&ctx, call, sink, self.backend_action(&req.name, |backend| Command::Disable { backend }));
     }
 
     fn set_frontend_pool_backend_weight(
@@ -295,7 +327,8 @@ impl Maglev for MaglevService {
         req: pb::SetFrontendPoolBackendWeightRequest,
         sink: UnarySink<pb::FrontendInfo>,
     ) {
-        reply(&ctx, sink, self.set_weight(&req));
+        let call = self.instrument.begin(&ctx, GrpcType::Unary);
+        reply(&ctx, call, sink, self.set_weight(&req));
     }
 
     fn watch_events(
@@ -304,16 +337,22 @@ impl Maglev for MaglevService {
         req: pb::WatchEventsRequest,
         sink: ServerStreamingSink<pb::Event>,
     ) {
+        let call = self.instrument.begin(&ctx, GrpcType::ServerStream);
         let filter = match WatchFilter::from_request(&req) {
             Ok(f) => f,
             Err(m) => {
+                let st = status(RpcStatusCode::INVALID_ARGUMENT, m);
+                let code = instrument::code(&st);
                 ctx.spawn(async move {
-                    let _ = sink.fail(status(RpcStatusCode::INVALID_ARGUMENT, m)).await;
+                    let _ = sink.fail(st).await;
+                    if let Some(call) = call {
+                        call.finish(code);
+                    }
                 });
                 return;
             }
         };
-        watch::spawn(ctx.peer(), filter, self.checker.clone(), self.shutdown.clone(), sink);
+        watch::spawn(ctx.peer(), filter, self.checker.clone(), self.shutdown.clone(), sink, call);
     }
 
     fn check_config(
@@ -322,7 +361,8 @@ impl Maglev for MaglevService {
         _req: pb::CheckConfigRequest,
         sink: UnarySink<pb::CheckConfigResponse>,
     ) {
-        reply(&ctx, sink, Ok(self.config_check_response()));
+        let call = self.instrument.begin(&ctx, GrpcType::Unary);
+        reply(&ctx, call, sink, Ok(self.config_check_response()));
     }
 
     fn reload_config(
@@ -331,7 +371,8 @@ impl Maglev for MaglevService {
         _req: pb::ReloadConfigRequest,
         sink: UnarySink<pb::ReloadConfigResponse>,
     ) {
-        reply(&ctx, sink, self.reload_and_summarize());
+        let call = self.instrument.begin(&ctx, GrpcType::Unary);
+        reply(&ctx, call, sink, self.reload_and_summarize());
     }
 
     fn get_version(
@@ -340,6 +381,7 @@ impl Maglev for MaglevService {
         _req: pb::GetVersionRequest,
         sink: UnarySink<pb::VersionInfo>,
     ) {
+        let call = self.instrument.begin(&ctx, GrpcType::Unary);
         let v = &self.version;
         let info = pb::VersionInfo {
             version: v.version.clone(),
@@ -347,12 +389,13 @@ impl Maglev for MaglevService {
             build_date: v.build_date.clone(),
             ..Default::default()
         };
-        reply(&ctx, sink, Ok(info));
+        reply(&ctx, call, sink, Ok(info));
     }
 
     fn get_vpp_info(&mut self, ctx: RpcContext, _req: pb::GetVPPInfoRequest, sink: UnarySink<pb::VPPInfo>) {
+        let call = self.instrument.begin(&ctx, GrpcType::Unary);
         let result = self.vpp().and_then(|v| v.info().map_err(vpp_status)).map(|i| convert::vpp_info(&i));
-        reply(&ctx, sink, result);
+        reply(&ctx, call, sink, result);
     }
 
     fn get_vpplb_state(
@@ -361,9 +404,10 @@ impl Maglev for MaglevService {
         _req: pb::GetVPPLBStateRequest,
         sink: UnarySink<pb::VPPLBState>,
     ) {
+        let call = self.instrument.begin(&ctx, GrpcType::Unary);
         let result =
             self.vpp().and_then(|v| v.lb_state().map_err(vpp_status)).map(|s| convert::vpp_lb_state(&s));
-        reply(&ctx, sink, result);
+        reply(&ctx, call, sink, result);
     }
 
     fn sync_vpplb_state(
@@ -372,6 +416,7 @@ impl Maglev for MaglevService {
         req: pb::SyncVPPLBStateRequest,
         sink: UnarySink<pb::SyncVPPLBStateResponse>,
     ) {
+        let call = self.instrument.begin(&ctx, GrpcType::Unary);
         let result = self.vpp().and_then(|v| {
             let frontend = (!req.frontend.is_empty()).then_some(req.frontend.as_str());
             if let Some(name) = frontend {
@@ -381,7 +426,7 @@ impl Maglev for MaglevService {
             }
             v.sync(frontend).map_err(vpp_status).map(|c| convert::sync_counts(&c))
         });
-        reply(&ctx, sink, result);
+        reply(&ctx, call, sink, result);
     }
 
     fn get_vpplb_counters(
@@ -390,8 +435,9 @@ impl Maglev for MaglevService {
         _req: pb::GetVPPLBCountersRequest,
         sink: UnarySink<pb::VPPLBCounters>,
     ) {
+        let call = self.instrument.begin(&ctx, GrpcType::Unary);
         let result =
             self.vpp().and_then(|v| v.counters().map_err(vpp_status)).map(|c| convert::vpp_counters(&c));
-        reply(&ctx, sink, result);
+        reply(&ctx, call, sink, result);
     }
 }

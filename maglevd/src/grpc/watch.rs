@@ -15,6 +15,7 @@ use maglev_proto::maglev as pb;
 
 use crate::checker::{CheckerHandle, Event};
 use crate::logging::{self, Value};
+use crate::metrics::{GrpcCall, GrpcCode};
 
 use super::convert;
 use super::stream::{SendError, StreamSender};
@@ -73,11 +74,17 @@ pub fn spawn(
     checker: CheckerHandle,
     shutdown: Receiver<()>,
     sink: ServerStreamingSink<pb::Event>,
+    call: Option<GrpcCall>,
 ) {
     let name = "grpc-watch".to_string();
     let spawned = thread::Builder::new().name(name).spawn(move || {
         let mut out = StreamSender::new(sink);
-        forward(&peer, &filter, &checker, &shutdown, &mut out).finish(&peer, out);
+        let end = forward(&filter, &checker, &shutdown, &mut out, call.as_ref());
+        let code = end.code();
+        end.finish(&peer, out);
+        if let Some(call) = call {
+            call.finish(code);
+        }
     });
     if let Err(e) = spawned {
         // The sink moved into the closure that failed to start; grpcio
@@ -95,6 +102,15 @@ enum End {
 }
 
 impl End {
+    /// The status the client sees, for the metrics.
+    fn code(&self) -> GrpcCode {
+        match self {
+            End::ClientGone => GrpcCode::Canceled,
+            End::Overflow(_) => GrpcCode::ResourceExhausted,
+            End::Shutdown | End::Unavailable(_) => GrpcCode::Unavailable,
+        }
+    }
+
     fn finish(self, peer: &str, out: StreamSender<pb::Event>) {
         match self {
             End::ClientGone => {}
@@ -118,13 +134,12 @@ impl End {
 }
 
 fn forward(
-    peer: &str,
     filter: &WatchFilter,
     checker: &CheckerHandle,
     shutdown: &Receiver<()>,
     out: &mut StreamSender<pb::Event>,
+    call: Option<&GrpcCall>,
 ) -> End {
-    let _ = peer;
     let events = if filter.backend || filter.frontend {
         match checker.subscribe(QUEUE_CAPACITY) {
             Ok(s) => Some(s),
@@ -161,7 +176,11 @@ fn forward(
             }
         };
         match out.send(msg, stop) {
-            Ok(()) => {}
+            Ok(()) => {
+                if let Some(call) = call {
+                    call.msg_sent();
+                }
+            }
             Err(SendError::ClientGone) => return End::ClientGone,
             Err(SendError::Stopped) if is_shut_down(shutdown) => return End::Shutdown,
             Err(SendError::Stopped) if events_overflowed() => return End::Overflow("transition"),
