@@ -12,6 +12,10 @@
 //!   /proc/self (`process`);
 //! - constant: `maglev_build_info`.
 //!
+//! `vpp_bridge` plugs the VPP thread into that seam (its observer, and its
+//! published status as the scrape-time source); the gRPC server records
+//! each call through [`GrpcCall`].
+//!
 //! Nothing here ever blocks the checker or VPP threads: pushes are atomic
 //! adds, pulls read immutable snapshots.
 
