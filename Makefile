@@ -9,11 +9,21 @@ TARGET_DIR := $(shell $(CARGO) metadata --format-version 1 --no-deps 2>/dev/null
 # promtool from prometheus).
 TEST_DEBS := nginx-light iproute2 iputils-ping tmux openssl python3-venv cmake g++ procps prometheus
 
-.PHONY: all build test test-deps fmt lint clean proto
+.PHONY: all build build-deps test test-deps fmt lint clean demo demo-stop demo-backend-stop demo-backend-start proto
 
 all: build
 
-build:
+# grpcio-sys builds gRPC's C core with cmake and a C++ compiler.
+BUILD_DEBS := cmake g++ make
+
+build-deps:
+	@missing=""; for p in $(BUILD_DEBS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	fi
+
+build: build-deps
 	$(CARGO) build --release --workspace --bins
 	mkdir -p $(BUILD_DIR)
 	cp $(TARGET_DIR)/release/maglevd $(TARGET_DIR)/release/maglevc $(TARGET_DIR)/release/vppsim $(BUILD_DIR)/
@@ -52,6 +62,16 @@ clean:
 	$(CARGO) clean
 	rm -rf build
 
+# Fuzzes the VPP API decoders (every message type, the frame stream, the
+# `show lb vips verbose` parser) for FUZZ_TIME seconds with cargo-fuzz.
+# libFuzzer needs unstable compiler flags; RUSTC_BOOTSTRAP lets the stable
+# toolchain accept them.
+FUZZ_TIME ?= 60
+.PHONY: fuzz-api
+fuzz-api:
+	@command -v cargo-fuzz >/dev/null 2>&1 || $(CARGO) install cargo-fuzz --locked
+	cd vppapi/fuzz && RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run api_decode -- -max_total_time=$(FUZZ_TIME)
+
 # --- Debian packages -------------------------------------------------------
 # `make pkg-deb` builds build/vpp-maglev_<version>~<commit>_<arch>.deb for
 # each of PKG_ARCHES (a foreign one by cross-compiling); `make pkg-check`
@@ -86,12 +106,40 @@ pkg-deb: pkg-deps
 pkg-check: pkg-deps
 	debian/check-package.sh
 
-# Fuzzes the VPP API decoders (every message type, the frame stream, the
-# `show lb vips verbose` parser) for FUZZ_TIME seconds with cargo-fuzz.
-# libFuzzer needs unstable compiler flags; RUSTC_BOOTSTRAP lets the stable
-# toolchain accept them.
-FUZZ_TIME ?= 60
-.PHONY: fuzz-api
-fuzz-api:
+# Fuzzes the stats-segment parser (arbitrary bytes read as a segment, then
+# the full read) for FUZZ_TIME seconds with cargo-fuzz, as fuzz-api does. A
+# segment built by the writer seeds the corpus so inputs get past the header.
+.PHONY: fuzz-stats
+fuzz-stats:
 	@command -v cargo-fuzz >/dev/null 2>&1 || $(CARGO) install cargo-fuzz --locked
-	cd vppapi/fuzz && RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run api_decode -- -max_total_time=$(FUZZ_TIME)
+	mkdir -p vppapi/fuzz/corpus/stats_parse
+	cd vppapi/fuzz && RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run stats_parse corpus/stats_parse seeds/stats_parse -- \
+		-max_len=65536 -max_total_time=$(FUZZ_TIME)
+
+# Runs the stats-segment parser and writer tests under Miri (undefined
+# behaviour, out-of-bounds accesses, data races on the shared atomics).
+# Needs the nightly toolchain with the miri and rust-src components; tests
+# that use sockets, memfds or mmap are skipped there.
+.PHONY: miri
+miri:
+	rustup component add --toolchain nightly miri rust-src
+	MIRIFLAGS=-Zmiri-disable-isolation $(CARGO) +nightly miri test -p vppapi --lib stats::
+	MIRIFLAGS=-Zmiri-disable-isolation $(CARGO) +nightly miri test -p vppapi \
+		--test stats_roundtrip --test stats_corruption --test stats_consistency
+
+# The whole system locally: vppsim as VPP, four nginx backends, maglevd.
+# Ctrl-C (or `make demo-stop` from another terminal) cleans everything up.
+demo: build
+	@dpkg -s nginx-light >/dev/null 2>&1 || dpkg -s nginx >/dev/null 2>&1 || \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light)
+	DEMO_BIN=$(CURDIR)/$(BUILD_DIR) tests/demo/demo.sh start
+
+demo-stop:
+	tests/demo/demo.sh stop
+
+# `make demo-backend-stop N=2` stops the nginx of backend 2 (127.0.99.2).
+demo-backend-stop:
+	tests/demo/demo.sh backend-stop $(N)
+
+demo-backend-start:
+	tests/demo/demo.sh backend-start $(N)
