@@ -161,9 +161,7 @@ impl Daemon {
 
     /// SIGTERM, then SIGKILL if it does not exit within 5 s.
     pub fn stop(&mut self) -> Option<i32> {
-        if self.child.is_none() {
-            return None;
-        }
+        self.child.as_ref()?;
         let _ = kill(self.pid(), Signal::SIGTERM);
         let code = self.wait_exit(Duration::from_secs(5));
         if let Some(mut c) = self.child.take() {

@@ -211,10 +211,9 @@ impl Core {
                     .and_then(|f| f.pools.iter().find(|p| &p.name == pool))
                     .and_then(|p| p.backends.iter().find(|pb| &pb.backend == be).map(|pb| pb.weight))
             };
-            let survives = configured(&new).is_some()
+            configured(&new).is_some()
                 && configured(&new) == configured(&old)
-                && !summary.restarted.contains(be);
-            survives
+                && !summary.restarted.contains(be)
         });
         self.frontend_states.retain(|name, _| new.frontends.contains_key(name));
         self.dirty = true;
