@@ -196,6 +196,14 @@ fn scrapes_follow_probes_states_weights_and_transitions() {
 
     let first = scrape(&metrics_addr);
     assert_eq!(first.content_type, "text/plain; version=0.0.4; charset=utf-8");
+    // Every gRPC method is exported from the first scrape, before any call.
+    for (method, kind) in [("ListBackends", "unary"), ("WatchEvents", "server_stream")] {
+        let l = [("grpc_service", "maglev.Maglev"), ("grpc_method", method), ("grpc_type", kind)];
+        assert!(first.get("grpc_server_started_total", &l).is_some(), "{method}:\n{}", first.body);
+        let ok = [l[0], l[1], l[2], ("grpc_code", "OK")];
+        assert!(first.get("grpc_server_handled_total", &ok).is_some(), "{method}");
+        assert!(first.get("grpc_server_handling_seconds_count", &l).is_some(), "{method}");
+    }
     let pass0 = [("backend", "web0"), ("type", "http"), ("result", "pass"), ("code", "L7OK")];
     let before = first.value("maglev_probe_total", &pass0);
     assert!(before >= 1.0, "web0 is up (from unknown, one pass), counted {before}");
