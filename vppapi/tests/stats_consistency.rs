@@ -206,6 +206,7 @@ fn batch_reads_stay_consistent_over_a_real_socket_and_memfd() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "the interpreted writer/reader race does not finish in reasonable time")]
 fn batch_reads_stay_consistent_in_memory() {
     let mut w = SegmentWriter::in_memory(config()).unwrap();
     setup(&mut w);
