@@ -3,12 +3,9 @@
 //! backends, a forced failure shows as a transition, and the whole
 //! exposition passes `promtool check metrics`.
 
-use std::collections::BTreeMap;
-use std::io::{Read, Write};
-use std::net::TcpStream;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use testsupport::metrics::{http_get, poll, promtool_check, scrape, Scrape};
 use testsupport::{bin, loopback_net, Daemon, Maglevd, MaglevdOpts, Nginx};
 
 const WAIT: Duration = Duration::from_secs(10);
@@ -56,127 +53,6 @@ maglev:
     )
 }
 
-/// One scrape: the Content-Type and the body.
-struct Scrape {
-    content_type: String,
-    body: String,
-    samples: Vec<Sample>,
-}
-
-#[derive(Debug)]
-struct Sample {
-    name: String,
-    labels: BTreeMap<String, String>,
-    value: f64,
-}
-
-impl Scrape {
-    /// The value of the series `name` whose labels include `labels`.
-    fn get(&self, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
-        self.samples
-            .iter()
-            .find(|s| {
-                s.name == name && labels.iter().all(|(k, v)| s.labels.get(*k).map(String::as_str) == Some(*v))
-            })
-            .map(|s| s.value)
-    }
-
-    fn value(&self, name: &str, labels: &[(&str, &str)]) -> f64 {
-        self.get(name, labels).unwrap_or_else(|| panic!("no series {name}{labels:?} in:\n{}", self.body))
-    }
-}
-
-/// Parses sample lines of our own exposition (label values without
-/// commas or escaped quotes, which holds for the names in this test).
-fn parse(body: &str) -> Vec<Sample> {
-    let mut out = Vec::new();
-    for line in body.lines().filter(|l| !l.starts_with('#') && !l.is_empty()) {
-        let Some((series, value)) = line.rsplit_once(' ') else { panic!("bad sample line {line:?}") };
-        let (name, labels) = match series.split_once('{') {
-            Some((n, rest)) => {
-                let rest = rest.strip_suffix('}').unwrap_or_else(|| panic!("bad labels in {line:?}"));
-                let labels = rest
-                    .split(',')
-                    .filter_map(|p| p.split_once('='))
-                    .map(|(k, v)| (k.to_string(), v.trim_matches('"').to_string()))
-                    .collect();
-                (n.to_string(), labels)
-            }
-            None => (series.to_string(), BTreeMap::new()),
-        };
-        let value = if value == "+Inf" {
-            f64::INFINITY
-        } else {
-            value.parse().unwrap_or_else(|_| panic!("bad value in {line:?}"))
-        };
-        out.push(Sample { name, labels, value });
-    }
-    out
-}
-
-/// GET `path` over HTTP/1.0; (status line, lower-cased headers, body).
-fn http_get(addr: &str, path: &str) -> std::io::Result<(String, String, String)> {
-    let mut c = TcpStream::connect(addr)?;
-    c.set_read_timeout(Some(Duration::from_secs(5)))?;
-    write!(c, "GET {path} HTTP/1.0\r\nHost: maglevd\r\n\r\n")?;
-    let mut raw = String::new();
-    c.read_to_string(&mut raw)?;
-    let (head, body) = raw.split_once("\r\n\r\n").unwrap_or((&raw, ""));
-    let (status, headers) = head.split_once("\r\n").unwrap_or((head, ""));
-    Ok((status.to_string(), headers.to_ascii_lowercase(), body.to_string()))
-}
-
-fn scrape(addr: &str) -> Scrape {
-    let (status, headers, body) =
-        http_get(addr, "/metrics").unwrap_or_else(|e| panic!("GET {addr}/metrics: {e}"));
-    assert!(status.ends_with("200 OK"), "GET /metrics: {status}\n{body}");
-    let content_type = headers
-        .lines()
-        .find_map(|l| l.strip_prefix("content-type:"))
-        .map(|v| v.trim().to_string())
-        .unwrap_or_default();
-    let samples = parse(&body);
-    Scrape { content_type, body, samples }
-}
-
-/// Scrapes until `check` returns `Some`, at most `WAIT`.
-fn poll<T>(addr: &str, what: &str, check: impl Fn(&Scrape) -> Option<T>) -> T {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        let s = scrape(addr);
-        if let Some(v) = check(&s) {
-            return v;
-        }
-        if Instant::now() >= deadline {
-            panic!("within {WAIT:?}: {what}; last scrape:\n{}", s.body);
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-fn promtool_check(body: &str) {
-    let mut child = match Command::new("promtool")
-        .args(["check", "metrics"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-    {
-        Ok(c) => c,
-        Err(e) => panic!(
-            "cannot run promtool ({e}): install the Debian package `prometheus` (`make test-deps` does)"
-        ),
-    };
-    child.stdin.take().expect("promtool stdin").write_all(body.as_bytes()).expect("feed promtool");
-    let out = child.wait_with_output().expect("promtool output");
-    assert!(
-        out.status.success(),
-        "promtool check metrics failed:\n{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 #[test]
 fn scrapes_follow_probes_states_weights_and_transitions() {
     let net = loopback_net();
@@ -192,7 +68,7 @@ fn scrapes_follow_probes_states_weights_and_transitions() {
 
     let up =
         |s: &Scrape, b: &str| s.get("maglev_backend_state", &[("backend", b), ("state", "up")]) == Some(1.0);
-    poll(&metrics_addr, "web0 and web1 up", |s| (up(s, "web0") && up(s, "web1")).then_some(()));
+    poll(&metrics_addr, "web0 and web1 up", WAIT, |s| (up(s, "web0") && up(s, "web1")).then_some(()));
 
     let first = scrape(&metrics_addr);
     assert_eq!(first.content_type, "text/plain; version=0.0.4; charset=utf-8");
@@ -207,12 +83,12 @@ fn scrapes_follow_probes_states_weights_and_transitions() {
     let pass0 = [("backend", "web0"), ("type", "http"), ("result", "pass"), ("code", "L7OK")];
     let before = first.value("maglev_probe_total", &pass0);
     assert!(before >= 1.0, "web0 is up (from unknown, one pass), counted {before}");
-    let grown = poll(&metrics_addr, "maglev_probe_total of web0 grows between scrapes", |s| {
+    let grown = poll(&metrics_addr, "maglev_probe_total of web0 grows between scrapes", WAIT, |s| {
         s.get("maglev_probe_total", &pass0).filter(|&v| v > before)
     });
     assert!(grown > before);
 
-    let s = poll(&metrics_addr, "web0's health counter at its maximum (rise+fall-1 = 3)", |s| {
+    let s = poll(&metrics_addr, "web0's health counter at its maximum (rise+fall-1 = 3)", WAIT, |s| {
         (s.get("maglev_backend_health", &[("backend", "web0")]) == Some(3.0)).then(|| scrape(&metrics_addr))
     });
     let dur = [("backend", "web0"), ("type", "http")];
@@ -267,7 +143,7 @@ fn scrapes_follow_probes_states_weights_and_transitions() {
     // web0 fails: the transition is counted and the fallback pool takes over.
     nginx0.stop();
     let down = [("backend", "web0"), ("from", "up"), ("to", "down")];
-    let s = poll(&metrics_addr, "web0's up -> down transition counted", |s| {
+    let s = poll(&metrics_addr, "web0's up -> down transition counted", WAIT, |s| {
         (s.get("maglev_backend_transitions_total", &down) == Some(1.0)).then(|| scrape(&metrics_addr))
     });
     assert_eq!(s.value("maglev_backend_state", &[("backend", "web0"), ("state", "down")]), 1.0);

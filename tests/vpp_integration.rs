@@ -174,14 +174,23 @@ fn wait_weights(sim: &VppSim, vip: &str, want: &[(String, u32)]) -> Vec<String> 
 
 /// Polls the request log until a request matches (bounded); returns it and
 /// when it was first seen.
-fn wait_request(sim: &VppSim, from: usize, what: &str, pred: impl Fn(&Request) -> bool) -> (Request, Instant) {
+fn wait_request(
+    sim: &VppSim,
+    from: usize,
+    what: &str,
+    pred: impl Fn(&Request) -> bool,
+) -> (Request, Instant) {
     let deadline = Instant::now() + WAIT;
     loop {
         let reqs = sim.requests();
         if let Some(r) = reqs.iter().skip(from).find(|r| pred(r)) {
             return (r.clone(), Instant::now());
         }
-        assert!(Instant::now() < deadline, "no request {what} within {WAIT:?}; last requests:\n{}", tail(&reqs));
+        assert!(
+            Instant::now() < deadline,
+            "no request {what} within {WAIT:?}; last requests:\n{}",
+            tail(&reqs)
+        );
         std::thread::sleep(Duration::from_millis(5));
     }
 }
@@ -191,7 +200,9 @@ fn tail(reqs: &[Request]) -> String {
 }
 
 fn is_set_weight(r: &Request, as_addr: &str, weight: u32) -> bool {
-    r.msg() == "lb_as_set_weight" && r.get("as").as_deref() == Some(as_addr) && r.get("weight") == Some(weight.to_string())
+    r.msg() == "lb_as_set_weight"
+        && r.get("as").as_deref() == Some(as_addr)
+        && r.get("weight") == Some(weight.to_string())
 }
 
 #[test]
@@ -201,7 +212,8 @@ fn empty_vpp_gets_exactly_the_config_in_numeric_order() {
     let m = start_maglevd(&sim, &config(&lab, &Cfg { min_delay: "500ms", ..Default::default() }), "info");
     let st = wait_weights(&sim, "192.0.2.1/32", &[(lab.addr(1), 50), (lab.addr(2), 100), (lab.addr(3), 0)]);
     wait_weights(&sim, "2001:db8::1/128", &[("2001:db8::10".into(), 100)]);
-    let vips: Vec<&String> = st.iter().filter(|l| l.starts_with("vip ") && !l.contains(" removed ")).collect();
+    let vips: Vec<&String> =
+        st.iter().filter(|l| l.starts_with("vip ") && !l.contains(" removed ")).collect();
     assert_eq!(vips.len(), 2, "exactly the config's VIPs: {st:?}");
     assert!(st.iter().any(|l| l.starts_with("conf ") && l.contains("192.0.2.254")), "lb_conf pushed: {st:?}");
 
@@ -274,7 +286,8 @@ fn restart_while_healthy_writes_nothing_during_warmup() {
         .filter(|r| {
             let healthy = [lab.addr(1), lab.addr(2)];
             let addr = r.get("as").unwrap_or_default();
-            healthy.contains(&addr) && (r.get("weight").as_deref() == Some("0") || r.get("is_del").as_deref() == Some("true"))
+            healthy.contains(&addr)
+                && (r.get("weight").as_deref() == Some("0") || r.get("is_del").as_deref() == Some("true"))
         })
         .collect();
     assert!(zero_for_healthy.is_empty(), "weight-0 writes for healthy backends: {zero_for_healthy:?}");
@@ -290,17 +303,29 @@ fn reloads_converge_recreate_on_sticky_flip_and_resync_is_silent() {
     wait_weights(&sim, "192.0.2.1/32", &[(lab.addr(1), 50), (lab.addr(2), 100), (lab.addr(3), 0)]);
     m.daemon.wait_for(&["vpp-warmup-done"], WAIT);
 
-    let changed = Cfg { sticky: true, b1_weight: 80, fallback: ("b4", 4), api_frontend: true, web6: false, ..Default::default() };
+    let changed = Cfg {
+        sticky: true,
+        b1_weight: 80,
+        fallback: ("b4", 4),
+        api_frontend: true,
+        web6: false,
+        ..Default::default()
+    };
     let text = config(&lab, &changed);
     let cursor = m.reload_with(&text);
     m.daemon.wait_for_from(cursor, &["vpp-lbsync-vip-recreate", "frontend=web", "src-ip-sticky"], WAIT);
     let st = wait_weights(&sim, "192.0.2.1/32", &[(lab.addr(1), 80), (lab.addr(2), 100), (lab.addr(4), 0)]);
     assert!(
-        st.iter().any(|l| l.starts_with("vip ") && l.contains(" 192.0.2.1/32 ") && l.contains("sticky 1") && !l.contains(" removed ")),
+        st.iter().any(|l| l.starts_with("vip ")
+            && l.contains(" 192.0.2.1/32 ")
+            && l.contains("sticky 1")
+            && !l.contains(" removed ")),
         "the VIP was recreated sticky: {st:?}"
     );
     wait_weights(&sim, "192.0.2.2/32", &[(lab.addr(4), 100)]);
-    let st = sim.wait_state("web6 deleted", WAIT, |st| !st.iter().any(|l| l.contains("2001:db8::1/128") && !l.contains(" removed ")));
+    let st = sim.wait_state("web6 deleted", WAIT, |st| {
+        !st.iter().any(|l| l.contains("2001:db8::1/128") && !l.contains(" removed "))
+    });
     assert!(!st.iter().any(|l| l.contains("2001:db8::1/128") && l.contains(" used ")), "{st:?}");
 
     // The same file again: a full sync that finds nothing to do.
@@ -309,7 +334,8 @@ fn reloads_converge_recreate_on_sticky_flip_and_resync_is_silent() {
     let cursor = m.reload_with(&text);
     assert!(cursor >= log_cursor);
     m.daemon.wait_for_from(cursor, &["vpp-lbsync scope=all"], WAIT);
-    let writes: Vec<Request> = sim.requests()[req_cursor..].iter().filter(|r| r.is_write()).cloned().collect();
+    let writes: Vec<Request> =
+        sim.requests()[req_cursor..].iter().filter(|r| r.is_write()).cloned().collect();
     assert!(writes.is_empty(), "a second sync must send no write message: {writes:?}");
 }
 
@@ -317,7 +343,11 @@ fn reloads_converge_recreate_on_sticky_flip_and_resync_is_silent() {
 fn drift_made_behind_our_back_is_repaired_by_the_periodic_sync() {
     let lab = Lab::new();
     let sim = VppSim::start(&[]);
-    let m = start_maglevd(&sim, &config(&lab, &Cfg { sync_interval: "1s", min_delay: "0s", max_delay: "0s", ..Default::default() }), "info");
+    let m = start_maglevd(
+        &sim,
+        &config(&lab, &Cfg { sync_interval: "1s", min_delay: "0s", max_delay: "0s", ..Default::default() }),
+        "info",
+    );
     // Every backend known and synced: from now on only the timer syncs.
     for b in ["b1", "b2", "b3"] {
         m.daemon.wait_for(&["backend-transition", &format!("backend={b} "), "to=up"], WAIT);
@@ -326,7 +356,8 @@ fn drift_made_behind_our_back_is_repaired_by_the_periodic_sync() {
 
     // Someone deletes b1's AS by hand.
     let cursor = m.daemon.line_count();
-    let mut api = vppapi::client::Connection::connect(&sim.api_socket, &Default::default()).expect("connect to vppsim");
+    let mut api =
+        vppapi::client::Connection::connect(&sim.api_socket, &Default::default()).expect("connect to vppsim");
     let vip = vppapi::lb::VipKey::host("192.0.2.1".parse().expect("ip"), 6, 80);
     api.lb_add_del_as_v2(&vip, lab.addr(1).parse().expect("ip"), 0, true, true).expect("delete AS");
     wait_weights(&sim, "192.0.2.1/32", &[(lab.addr(1), 50), (lab.addr(2), 100), (lab.addr(3), 0)]);
@@ -341,7 +372,10 @@ fn vppsim_killed_and_restarted_is_reconnected_and_rebuilt() {
     wait_weights(&sim, "192.0.2.1/32", &[(lab.addr(1), 50), (lab.addr(2), 100), (lab.addr(3), 0)]);
     let first = m.daemon.wait_for(&["vpp-connect", "boottime="], WAIT);
     let boot = |l: &str| -> u64 {
-        l.split_whitespace().find_map(|w| w.strip_prefix("boottime=")).and_then(|v| v.parse().ok()).unwrap_or(0)
+        l.split_whitespace()
+            .find_map(|w| w.strip_prefix("boottime="))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
     };
     // vppsim's boot time has whole-second resolution: make the new one differ.
     std::thread::sleep(Duration::from_millis(1100));

@@ -5,6 +5,7 @@
 
 pub mod grpc;
 pub mod maglevd;
+pub mod metrics;
 pub mod netns;
 pub mod nginx;
 pub mod process;
