@@ -136,7 +136,11 @@ impl VppSim {
             if pred(&st) {
                 return st;
             }
-            assert!(Instant::now() < deadline, "vppsim never reached: {what} within {timeout:?}; state:\n{}", st.join("\n"));
+            assert!(
+                Instant::now() < deadline,
+                "vppsim never reached: {what} within {timeout:?}; state:\n{}",
+                st.join("\n")
+            );
             std::thread::sleep(Duration::from_millis(25));
         }
     }
