@@ -479,7 +479,10 @@ impl Core {
         for ev in std::mem::take(&mut self.outbox) {
             let dropped = self.bus.publish(&ev);
             if dropped > 0 {
-                warn!("watch-overflow subscribers={dropped} detail={}", Value("event queue full; stream ended"));
+                warn!(
+                    "watch-overflow subscribers={dropped} detail={}",
+                    Value("event queue full; stream ended")
+                );
             }
         }
     }

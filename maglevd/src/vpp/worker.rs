@@ -237,8 +237,12 @@ impl Worker {
     fn connect(&mut self) {
         match VppConn::connect(&self.opts, self.observer.clone()) {
             Ok(conn) => {
-                let boottime =
-                    conn.info.boot_time.duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+                let boottime = conn
+                    .info
+                    .boot_time
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_secs())
+                    .unwrap_or(0);
                 info!(
                     "vpp-connect version={} pid={} build-date={} boottime={boottime}",
                     Value(&conn.info.version),
