@@ -29,7 +29,8 @@ struct Setup {
 fn setup(log_level: &'static str) -> Setup {
     let net = loopback_net();
     let backends: Vec<(String, String)> = (1..=2).map(|h| (format!("web{h}"), addr(net, h))).collect();
-    let nginx: Vec<Nginx> = backends.iter().map(|(_, a)| Nginx::http(std::slice::from_ref(a), 8080)).collect();
+    let nginx: Vec<Nginx> =
+        backends.iter().map(|(_, a)| Nginx::http(std::slice::from_ref(a), 8080)).collect();
     let mut y = String::from(
         "maglev:\n  healthchecker:\n    workers: 2\n    transition-history: 4\n  healthchecks:\n    http:\n      \
          type: http\n      port: 8080\n      interval: 100ms\n      timeout: 500ms\n      rise: 1\n      fall: 1\n      \
