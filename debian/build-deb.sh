@@ -141,6 +141,7 @@ for doc in docs/user-guide.md docs/config-guide.md docs/healthchecks.md; do
 		echo "build-deb: warning: $doc is missing, not shipped" >&2
 	fi
 done
+install -D -m 0644 debian/lintian-overrides "$ROOT/usr/share/lintian/overrides/$PACKAGE"
 find "$ROOT" -type d -exec chmod 0755 {} +
 find "$ROOT/usr/share" -type f -exec chmod 0644 {} +
 

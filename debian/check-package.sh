@@ -188,7 +188,10 @@ ss = [socket.socket() for _ in range(2)]
 for s in ss: s.bind(("127.0.0.1", 0))
 print(" ".join(str(s.getsockname()[1]) for s in ss))')
 read -r grpc_port metrics_port <<<"$ports"
-runuser -u maglevd -- /usr/sbin/maglevd --config "$smoke/maglev.yaml" --vpp-api-addr= \
+# setpriv execs maglevd in place, so $! is maglevd itself and receives the
+# SIGTERM below directly.
+setpriv --reuid=maglevd --regid=maglevd --init-groups \
+	/usr/sbin/maglevd --config "$smoke/maglev.yaml" --vpp-api-addr= \
 	--grpc-addr "127.0.0.1:$grpc_port" --metrics-addr "127.0.0.1:$metrics_port" \
 	>"$smoke/maglevd.log" 2>&1 &
 daemon=$!
