@@ -138,7 +138,12 @@ fn check<S: Segment>(c: &mut StatsClient<S>) -> Result<u64, StatsError> {
 
 /// Runs the writer until the reader has seen at least `min_steps` distinct
 /// steps and `min_reads` consistent snapshots (bounded by a deadline).
+/// The race tests take both cores (a writer spinning, a reader retrying);
+/// running two at once on a small machine would measure the scheduler.
+static ONE_RACE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 fn race<S: Segment>(mut w: SegmentWriter, mut reader: StatsClient<S>, min_reads: u64) {
+    let _one = ONE_RACE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let stop = Arc::new(AtomicBool::new(false));
     let writer = {
         let stop = stop.clone();
