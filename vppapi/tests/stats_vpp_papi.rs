@@ -3,47 +3,16 @@
 //! was written. The venv is created once under the cargo target's temp dir
 //! and reused; if PyPI cannot be reached the test fails (it never skips).
 
-use std::path::{Path, PathBuf};
+mod papi_venv;
+
+use papi_venv::venv_python;
+use std::path::Path;
 use std::process::Command;
 
 use vppapi::stats::{Combined, SegmentWriter, StatsClient, StatsServer, Value, WriterConfig};
 
-const VPP_PAPI: &str = "vpp_papi==2.4.2";
 const LB: [&str; 4] =
     ["packet from existing sessions", "first session packet", "untracked packet", "no server configured"];
-
-fn venv_python() -> PathBuf {
-    let venv = Path::new(env!("CARGO_TARGET_TMPDIR")).join("vpp-papi-2.4.2-venv");
-    let python = venv.join("bin/python");
-    let ready = || {
-        Command::new(&python).args(["-c", "import vpp_papi.vpp_stats"]).status().is_ok_and(|s| s.success())
-    };
-    if ready() {
-        return python;
-    }
-    let out = Command::new("python3")
-        .args(["-m", "venv", "--clear"])
-        .arg(&venv)
-        .output()
-        .expect("run python3 -m venv (install python3-venv)");
-    assert!(
-        out.status.success(),
-        "python3 -m venv failed (install python3-venv): {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let out = Command::new(venv.join("bin/pip"))
-        .args(["install", "--quiet", "--disable-pip-version-check", "--timeout", "30", VPP_PAPI])
-        .output()
-        .expect("run pip");
-    assert!(
-        out.status.success(),
-        "pip install {VPP_PAPI} failed; this test needs PyPI:\n{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(ready(), "vpp_papi installed but `import vpp_papi.vpp_stats` fails");
-    python
-}
 
 #[test]
 #[cfg_attr(miri, ignore = "sockets, memfd and mmap are foreign calls Miri cannot run")]

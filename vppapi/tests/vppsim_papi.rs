@@ -6,51 +6,13 @@
 
 mod vppsim_support;
 
-use std::path::{Path, PathBuf};
+mod papi_venv;
+
+use papi_venv::venv_python;
+use std::path::Path;
 use std::process::Command;
-use std::sync::OnceLock;
 
 use vppsim_support::VppSim;
-
-const VPP_PAPI: &str = "vpp_papi==2.4.2";
-
-/// The venv shared with the other vpp_papi tests of this crate, created
-/// once per test process (the tests here run in parallel).
-fn venv_python() -> PathBuf {
-    static PYTHON: OnceLock<PathBuf> = OnceLock::new();
-    PYTHON.get_or_init(create_venv).clone()
-}
-
-fn create_venv() -> PathBuf {
-    let venv = Path::new(env!("CARGO_TARGET_TMPDIR")).join("vpp-papi-2.4.2-venv");
-    let python = venv.join("bin/python");
-    let ready = || Command::new(&python).args(["-c", "import vpp_papi"]).status().is_ok_and(|s| s.success());
-    if ready() {
-        return python;
-    }
-    let out = Command::new("python3")
-        .args(["-m", "venv", "--clear"])
-        .arg(&venv)
-        .output()
-        .expect("run python3 -m venv");
-    assert!(
-        out.status.success(),
-        "python3 -m venv failed (install python3-venv): {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let out = Command::new(venv.join("bin/pip"))
-        .args(["install", "--quiet", "--disable-pip-version-check", "--timeout", "30", VPP_PAPI])
-        .output()
-        .expect("run pip");
-    assert!(
-        out.status.success(),
-        "pip install {VPP_PAPI} failed; this test needs PyPI:\n{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(ready(), "vpp_papi installed but `import vpp_papi` fails");
-    python
-}
 
 #[test]
 fn vpp_papi_drives_vppsim_like_vpp() {
