@@ -13,15 +13,21 @@ TEST_DEBS := nginx-light iproute2 iputils-ping tmux openssl python3-venv cmake g
 
 all: build
 
-# grpcio-sys builds gRPC's C core with cmake and a C++ compiler.
-BUILD_DEBS := cmake g++ make
-
-build-deps:
-	@missing=""; for p in $(BUILD_DEBS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+# Installs those of the Debian packages $(1) that are missing (as root;
+# `apt-get update` only when something is to be installed).
+define install-missing
+	@missing=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 		echo "installing:$$missing"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	fi
+endef
+
+# grpcio-sys builds gRPC's C core with cmake and a C++ compiler.
+BUILD_DEBS := cmake g++ make
+
+build-deps:
+	$(call install-missing,$(BUILD_DEBS))
 
 build: build-deps
 	$(CARGO) build --release --workspace --bins
@@ -30,11 +36,7 @@ build: build-deps
 
 # Installs what the tests need when it is missing (Debian, as root).
 test-deps:
-	@missing=""; for p in $(TEST_DEBS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
-	if [ -n "$$missing" ]; then \
-		echo "installing:$$missing"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
-	fi
+	$(call install-missing,$(TEST_DEBS))
 
 test: test-deps
 	$(CARGO) build --workspace --all-targets
@@ -85,11 +87,7 @@ PKG_DEBS := dpkg-dev lintian groff file systemd adduser cmake g++ \
 
 # Installs the packaging tools that are missing (Debian, as root).
 pkg-deps:
-	@missing=""; for p in $(PKG_DEBS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
-	if [ -n "$$missing" ]; then \
-		echo "installing:$$missing"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
-	fi
+	$(call install-missing,$(PKG_DEBS))
 
 # An architecture whose cross toolchain or Rust target is missing (status 3
 # of build-deb.sh) is reported and skipped; any other failure stops.
