@@ -88,6 +88,9 @@ PKG_DEBS := dpkg-dev lintian groff file systemd adduser cmake g++ \
 # Installs the packaging tools that are missing (Debian, as root).
 pkg-deps:
 	$(call install-missing,$(PKG_DEBS))
+	@if echo " $(PKG_ARCHES) " | grep -q ' arm64 ' && command -v rustup >/dev/null; then \
+		rustup target add aarch64-unknown-linux-gnu; \
+	fi
 
 # An architecture whose cross toolchain or Rust target is missing (status 3
 # of build-deb.sh) is reported and skipped; any other failure stops.
