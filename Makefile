@@ -56,7 +56,7 @@ bench:
 fmt:
 	$(CARGO) fmt --all
 
-lint:
+lint: build-deps
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
