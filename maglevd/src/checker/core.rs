@@ -13,7 +13,7 @@ use super::snapshot::{BackendSnapshot, FrontendSnapshot, Snapshot, Transition};
 use super::{Command, CommandError, ReloadSummary};
 use crate::config::{Backend, Config, Frontend};
 use crate::health::interval::{base_interval, initial_delay, jittered};
-use crate::health::{evaluate_frontend, BackendState, FrontendState, HealthCounter};
+use crate::health::{evaluate_frontend, BackendState, FrontendEval, FrontendState, HealthCounter};
 use crate::logging::Value;
 use crate::probe::{CancelToken, Engine, ProbeJob, ProbeOutcome, ProbeResult, ProbeTarget};
 
@@ -41,7 +41,9 @@ type WeightKey = (String, String, String);
 pub(super) struct Core {
     config: Arc<Config>,
     backends: BTreeMap<String, BackendRt>,
-    frontend_states: BTreeMap<String, FrontendState>,
+    /// Kept current by `recompute_frontends`, which runs after every change
+    /// of a backend state, a weight or the config; `publish` reuses it.
+    frontend_evals: BTreeMap<String, FrontendEval>,
     weights: HashMap<WeightKey, u8>,
     engine: Engine,
     rng: fastrand::Rng,
@@ -67,7 +69,7 @@ impl Core {
         let mut core = Core {
             config: config.clone(),
             backends: BTreeMap::new(),
-            frontend_states: BTreeMap::new(),
+            frontend_evals: BTreeMap::new(),
             weights: HashMap::new(),
             engine,
             rng: fastrand::Rng::new(),
@@ -149,7 +151,7 @@ impl Core {
         // state and its live stream neither overlap nor leave a gap.
         self.publish();
         let at = SystemTime::now();
-        let mut initial = Vec::with_capacity(self.backends.len() + self.frontend_states.len());
+        let mut initial = Vec::with_capacity(self.backends.len() + self.frontend_evals.len());
         for (name, rt) in &self.backends {
             let last = rt.history.front();
             initial.push(Event::Backend(BackendEvent {
@@ -162,11 +164,11 @@ impl Core {
                 at: last.map(|t| t.at).unwrap_or(at),
             }));
         }
-        for (name, state) in &self.frontend_states {
+        for (name, eval) in &self.frontend_evals {
             initial.push(Event::Frontend(FrontendEvent {
                 frontend: name.clone(),
-                from: *state,
-                to: *state,
+                from: eval.state,
+                to: eval.state,
                 at,
             }));
         }
@@ -215,7 +217,7 @@ impl Core {
                 && configured(&new) == configured(&old)
                 && !summary.restarted.contains(be)
         });
-        self.frontend_states.retain(|name, _| new.frontends.contains_key(name));
+        self.frontend_evals.retain(|name, _| new.frontends.contains_key(name));
         self.dirty = true;
         self.recompute_frontends();
         summary
@@ -507,26 +509,24 @@ impl Core {
         let config = self.config.clone();
         for fe in config.frontends.values() {
             let eval = evaluate_frontend(fe, |b| self.state_of(b), |i, b| self.weight_of(fe, i, b));
-            let old = self.frontend_states.get(&fe.name).copied().unwrap_or(FrontendState::Unknown);
-            if eval.state != old {
-                let at = SystemTime::now();
-                self.frontend_states.insert(fe.name.clone(), eval.state);
-                let line =
-                    format!("frontend-transition frontend={} from={old} to={}", Value(&fe.name), eval.state);
-                if eval.state == FrontendState::Down {
-                    warn!("{line}");
-                } else {
-                    info!("{line}");
-                }
-                self.emit(Event::Frontend(FrontendEvent {
-                    frontend: fe.name.clone(),
-                    from: old,
-                    to: eval.state,
-                    at,
-                }));
-            } else {
-                self.frontend_states.entry(fe.name.clone()).or_insert(old);
+            let old = self.frontend_evals.get(&fe.name).map(|e| e.state).unwrap_or(FrontendState::Unknown);
+            let new = eval.state;
+            self.frontend_evals.insert(fe.name.clone(), eval);
+            if new == old {
+                continue;
             }
+            let line = format!("frontend-transition frontend={} from={old} to={new}", Value(&fe.name));
+            if new == FrontendState::Down {
+                warn!("{line}");
+            } else {
+                info!("{line}");
+            }
+            self.emit(Event::Frontend(FrontendEvent {
+                frontend: fe.name.clone(),
+                from: old,
+                to: new,
+                at: SystemTime::now(),
+            }));
         }
         self.dirty = true;
     }
@@ -562,9 +562,9 @@ impl Core {
             .config
             .frontends
             .values()
-            .map(|fe| {
-                let eval = evaluate_frontend(fe, |b| self.state_of(b), |i, b| self.weight_of(fe, i, b));
-                (fe.name.clone(), FrontendSnapshot { config: fe.clone(), state: eval.state, eval })
+            .filter_map(|fe| {
+                let eval = self.frontend_evals.get(&fe.name)?.clone();
+                Some((fe.name.clone(), FrontendSnapshot { config: fe.clone(), state: eval.state, eval }))
             })
             .collect();
         let snap = Snapshot { seq: self.seq, config: self.config.clone(), backends, frontends };
