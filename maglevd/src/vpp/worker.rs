@@ -457,7 +457,10 @@ impl Worker {
             Err(e) => return Err(self.api_failed("lb sync", &e)),
         };
         if delete_unwanted || vip_changes || self.last_vips.is_empty() {
-            self.refresh_vip_map(want, delete_unwanted);
+            // Counters need the VIPs' pool indexes, which only change when a
+            // VIP is added or deleted: otherwise the read above is current.
+            let vips = if vip_changes { None } else { Some(actual.vips) };
+            self.refresh_vip_map(want, delete_unwanted, vips);
         }
         let frontends: Vec<&str> = want.values().map(|v| v.frontend.as_str()).collect();
         info!(
@@ -474,11 +477,22 @@ impl Worker {
         Ok(summary)
     }
 
-    /// Re-reads VIP indexes after structural changes (for counters).
-    fn refresh_vip_map(&mut self, want: &BTreeMap<VipKey, DesiredVip>, full: bool) {
-        let Some(conn) = self.conn.as_mut() else { return };
-        if let Ok(actual) = state::read(&mut conn.api, false) {
-            self.last_vips = actual.vips;
+    /// Records the VIPs (for counter indexes) and which frontend owns each;
+    /// `vips: None` re-reads them from VPP (after structural changes).
+    fn refresh_vip_map(
+        &mut self,
+        want: &BTreeMap<VipKey, DesiredVip>,
+        full: bool,
+        vips: Option<BTreeMap<VipKey, ActualVip>>,
+    ) {
+        match vips {
+            Some(v) => self.last_vips = v,
+            None => {
+                let Some(conn) = self.conn.as_mut() else { return };
+                if let Ok(actual) = state::read(&mut conn.api, false) {
+                    self.last_vips = actual.vips;
+                }
+            }
         }
         if full {
             self.frontend_of = want.iter().map(|(k, v)| (*k, v.frontend.clone())).collect();
