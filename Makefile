@@ -9,7 +9,7 @@ TARGET_DIR := $(shell $(CARGO) metadata --format-version 1 --no-deps 2>/dev/null
 # promtool from prometheus).
 TEST_DEBS := nginx-light iproute2 iputils-ping tmux openssl python3-venv cmake g++ procps prometheus groff-base
 
-.PHONY: all build build-deps test test-deps fmt lint clean demo demo-stop demo-backend-stop demo-backend-start proto
+.PHONY: all build build-deps test test-deps test-vpp fmt lint clean demo demo-stop demo-backend-stop demo-backend-start proto
 
 all: build
 
@@ -41,6 +41,23 @@ test-deps:
 test: test-deps
 	$(CARGO) build --workspace --all-targets
 	$(CARGO) test --workspace --no-fail-fast
+
+# The VPP suite (tests/vpp_*.rs) against a real VPP installed under
+# VPP_PREFIX (its bin/vpp, bin/vppctl and lb plugin; /usr for FD.io's
+# packages) instead of vppsim, one VPP per test, unprivileged. The same
+# tests run against vppsim in `make test`.
+VPP_PREFIX ?=
+VPP_TESTS := $(patsubst tests/%.rs,--test %,$(sort $(wildcard tests/vpp_*.rs)))
+# The runtime libraries of VPP's own build (FD.io's packages depend on them).
+VPP_DEBS := libunwind8 liblzma5
+
+test-vpp: test-deps
+	@if [ -z "$(VPP_PREFIX)" ] || [ ! -x "$(VPP_PREFIX)/bin/vpp" ]; then \
+		echo "make test-vpp needs VPP_PREFIX=<dir> with bin/vpp (e.g. VPP_PREFIX=/usr)" >&2; exit 2; \
+	fi
+	$(call install-missing,$(VPP_DEBS))
+	$(CARGO) build --workspace --bins
+	VPP_PREFIX="$(abspath $(VPP_PREFIX))" $(CARGO) test $(VPP_TESTS) --no-fail-fast
 
 # Regenerates the Rust of the gRPC API (proto/src/) from the .proto files.
 # The generator is pure Rust (no protoc); the output is committed.

@@ -1,12 +1,16 @@
-//! maglevd programming VPP: real maglevd, nginx backends, vppsim as VPP.
-//! vppsim's request log is the witness of what maglevd wrote.
+//! maglevd programming VPP: real maglevd, nginx backends, and the VPP of
+//! the suite (real VPP under `make test-vpp`, vppsim under `make test`).
+//! VPP's own record of the requests it received (vppsim's request log,
+//! real VPP's API trace) is the witness of what maglevd wrote, and its
+//! `show lb vips verbose` the witness of what it holds.
 
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::Signal;
-use testsupport::vppsim::{ases_of, Request};
-use testsupport::{loopback_net, Maglevd, MaglevdOpts, Nginx, VppSim};
+use testsupport::vpp::Request;
+use testsupport::{loopback_net, Maglevd, MaglevdOpts, Nginx, Vpp};
+use vppapi::lb_cli::VipCliInfo;
 
 const WAIT: Duration = Duration::from_secs(15);
 
@@ -145,7 +149,7 @@ fn config(lab: &Lab, c: &Cfg) -> String {
     s
 }
 
-fn start_maglevd(sim: &VppSim, config: &str, level: &'static str) -> Maglevd {
+fn start_maglevd(sim: &Vpp, config: &str, level: &'static str) -> Maglevd {
     Maglevd::start(
         config,
         MaglevdOpts {
@@ -157,15 +161,20 @@ fn start_maglevd(sim: &VppSim, config: &str, level: &'static str) -> Maglevd {
     )
 }
 
-fn weights(state: &[String], vip: &str) -> Vec<(String, u32)> {
-    ases_of(state, vip).into_iter().filter(|a| a.2).map(|a| (a.0, a.1)).collect()
+/// The used ASes of the live VIP `vip` with their weights.
+fn weights(state: &[VipCliInfo], vip: &str) -> Vec<(String, u32)> {
+    Vpp::ases(state, vip)
+        .into_iter()
+        .filter(|a| a.used)
+        .map(|a| (a.address.to_string(), u32::from(a.weight.unwrap_or(0))))
+        .collect()
 }
 
 /// Waits until the used ASes of `vip` have exactly these weights.
-fn wait_weights(sim: &VppSim, vip: &str, want: &[(String, u32)]) -> Vec<String> {
+fn wait_weights(sim: &Vpp, vip: &str, want: &[(String, u32)]) -> Vec<VipCliInfo> {
     let mut want = want.to_vec();
     want.sort();
-    sim.wait_state(&format!("{vip} = {want:?}"), WAIT, |st| {
+    sim.wait_lb(&format!("{vip} = {want:?}"), WAIT, |st| {
         let mut have = weights(st, vip);
         have.sort();
         have == want
@@ -174,12 +183,7 @@ fn wait_weights(sim: &VppSim, vip: &str, want: &[(String, u32)]) -> Vec<String> 
 
 /// Polls the request log until a request matches (bounded); returns it and
 /// when it was first seen.
-fn wait_request(
-    sim: &VppSim,
-    from: usize,
-    what: &str,
-    pred: impl Fn(&Request) -> bool,
-) -> (Request, Instant) {
+fn wait_request(sim: &Vpp, from: usize, what: &str, pred: impl Fn(&Request) -> bool) -> (Request, Instant) {
     let deadline = Instant::now() + WAIT;
     loop {
         let reqs = sim.requests();
@@ -191,12 +195,12 @@ fn wait_request(
             "no request {what} within {WAIT:?}; last requests:\n{}",
             tail(&reqs)
         );
-        std::thread::sleep(Duration::from_millis(5));
+        std::thread::sleep(Duration::from_millis(10));
     }
 }
 
 fn tail(reqs: &[Request]) -> String {
-    reqs.iter().rev().take(20).rev().map(|r| r.line.as_str()).collect::<Vec<_>>().join("\n")
+    reqs.iter().rev().take(20).rev().map(|r| format!("{r:?}")).collect::<Vec<_>>().join("\n")
 }
 
 fn is_set_weight(r: &Request, as_addr: &str, weight: u32) -> bool {
@@ -208,14 +212,14 @@ fn is_set_weight(r: &Request, as_addr: &str, weight: u32) -> bool {
 #[test]
 fn empty_vpp_gets_exactly_the_config_in_numeric_order() {
     let lab = Lab::new();
-    let sim = VppSim::start(&[]);
+    let sim = Vpp::start();
     let m = start_maglevd(&sim, &config(&lab, &Cfg { min_delay: "500ms", ..Default::default() }), "info");
     let st = wait_weights(&sim, "192.0.2.1/32", &[(lab.addr(1), 50), (lab.addr(2), 100), (lab.addr(3), 0)]);
     wait_weights(&sim, "2001:db8::1/128", &[("2001:db8::10".into(), 100)]);
-    let vips: Vec<&String> =
-        st.iter().filter(|l| l.starts_with("vip ") && !l.contains(" removed ")).collect();
+    let vips: Vec<&VipCliInfo> = st.iter().filter(|v| !v.removed).collect();
     assert_eq!(vips.len(), 2, "exactly the config's VIPs: {st:?}");
-    assert!(st.iter().any(|l| l.starts_with("conf ") && l.contains("192.0.2.254")), "lb_conf pushed: {st:?}");
+    let conf = sim.connect().lb_conf_get().expect("lb_conf_get");
+    assert_eq!(conf.ip4_src_address.to_string(), "192.0.2.254", "lb_conf pushed: {conf:?}");
 
     let reqs = sim.requests();
     let adds: Vec<String> = reqs
@@ -241,7 +245,7 @@ fn empty_vpp_gets_exactly_the_config_in_numeric_order() {
 #[test]
 fn backend_down_drains_at_once_and_failover_follows() {
     let mut lab = Lab::new();
-    let sim = VppSim::start(&[]);
+    let sim = Vpp::start();
     let _m = start_maglevd(&sim, &config(&lab, &Cfg::default()), "info");
     let (b1, b2, b3) = (lab.addr(1), lab.addr(2), lab.addr(3));
     wait_weights(&sim, "192.0.2.1/32", &[(b1.clone(), 50), (b2.clone(), 100), (b3.clone(), 0)]);
@@ -253,7 +257,7 @@ fn backend_down_drains_at_once_and_failover_follows() {
     let (r, seen) = wait_request(&sim, cursor, "set b2 to 0", |r| is_set_weight(r, &b2, 0));
     let took = seen.duration_since(stopped);
     assert!(took < Duration::from_millis(2 * 200 + 300 + 400), "b2 drained after {took:?}");
-    assert_eq!(r.get("flush").as_deref(), Some("true"), "flush-on-down: {}", r.line);
+    assert_eq!(r.get("flush").as_deref(), Some("true"), "flush-on-down: {r:?}");
 
     // b1 down too: the primary pool has nobody up, the fallback takes over.
     lab.nginx[0].stop();
@@ -269,7 +273,7 @@ fn backend_down_drains_at_once_and_failover_follows() {
 #[test]
 fn restart_while_healthy_writes_nothing_during_warmup() {
     let lab = Lab::new();
-    let sim = VppSim::start(&[]);
+    let sim = Vpp::start();
     let cfg = config(&lab, &Cfg { min_delay: "300ms", max_delay: "3s", ..Default::default() });
     let mut first = start_maglevd(&sim, &cfg, "info");
     wait_weights(&sim, "192.0.2.1/32", &[(lab.addr(1), 50), (lab.addr(2), 100), (lab.addr(3), 0)]);
@@ -298,7 +302,7 @@ fn restart_while_healthy_writes_nothing_during_warmup() {
 #[test]
 fn reloads_converge_recreate_on_sticky_flip_and_resync_is_silent() {
     let lab = Lab::new();
-    let sim = VppSim::start(&[]);
+    let sim = Vpp::start();
     let m = start_maglevd(&sim, &config(&lab, &Cfg::default()), "debug");
     wait_weights(&sim, "192.0.2.1/32", &[(lab.addr(1), 50), (lab.addr(2), 100), (lab.addr(3), 0)]);
     m.daemon.wait_for(&["vpp-warmup-done"], WAIT);
@@ -316,17 +320,12 @@ fn reloads_converge_recreate_on_sticky_flip_and_resync_is_silent() {
     m.daemon.wait_for_from(cursor, &["vpp-lbsync-vip-recreate", "frontend=web", "src-ip-sticky"], WAIT);
     let st = wait_weights(&sim, "192.0.2.1/32", &[(lab.addr(1), 80), (lab.addr(2), 100), (lab.addr(4), 0)]);
     assert!(
-        st.iter().any(|l| l.starts_with("vip ")
-            && l.contains(" 192.0.2.1/32 ")
-            && l.contains("sticky 1")
-            && !l.contains(" removed ")),
+        st.iter().any(|v| v.addr.to_string() == "192.0.2.1" && v.src_ip_sticky && !v.removed),
         "the VIP was recreated sticky: {st:?}"
     );
     wait_weights(&sim, "192.0.2.2/32", &[(lab.addr(4), 100)]);
-    let st = sim.wait_state("web6 deleted", WAIT, |st| {
-        !st.iter().any(|l| l.contains("2001:db8::1/128") && !l.contains(" removed "))
-    });
-    assert!(!st.iter().any(|l| l.contains("2001:db8::1/128") && l.contains(" used ")), "{st:?}");
+    let st = sim.wait_lb("web6 deleted", WAIT, |st| Vpp::ases(st, "2001:db8::1/128").is_empty());
+    assert!(!st.iter().any(|v| v.addr.to_string() == "2001:db8::1" && !v.removed), "web6 is gone: {st:?}");
 
     // The same file again: a full sync that finds nothing to do.
     let log_cursor = m.daemon.line_count();
@@ -342,7 +341,7 @@ fn reloads_converge_recreate_on_sticky_flip_and_resync_is_silent() {
 #[test]
 fn drift_made_behind_our_back_is_repaired_by_the_periodic_sync() {
     let lab = Lab::new();
-    let sim = VppSim::start(&[]);
+    let sim = Vpp::start();
     let m = start_maglevd(
         &sim,
         &config(&lab, &Cfg { sync_interval: "1s", min_delay: "0s", max_delay: "0s", ..Default::default() }),
@@ -365,9 +364,9 @@ fn drift_made_behind_our_back_is_repaired_by_the_periodic_sync() {
 }
 
 #[test]
-fn vppsim_killed_and_restarted_is_reconnected_and_rebuilt() {
+fn vpp_killed_and_restarted_is_reconnected_and_rebuilt() {
     let lab = Lab::new();
-    let sim = VppSim::start(&[]);
+    let sim = Vpp::start();
     let m = start_maglevd(&sim, &config(&lab, &Cfg::default()), "info");
     wait_weights(&sim, "192.0.2.1/32", &[(lab.addr(1), 50), (lab.addr(2), 100), (lab.addr(3), 0)]);
     let first = m.daemon.wait_for(&["vpp-connect", "boottime="], WAIT);
@@ -377,11 +376,12 @@ fn vppsim_killed_and_restarted_is_reconnected_and_rebuilt() {
             .and_then(|v| v.parse().ok())
             .unwrap_or(0)
     };
-    // vppsim's boot time has whole-second resolution: make the new one differ.
+    // VPP's boot time as maglevd reports it has whole-second resolution:
+    // make the new one differ.
     std::thread::sleep(Duration::from_millis(1100));
     let cursor = m.daemon.line_count();
     let killed = Instant::now();
-    let sim = sim.kill_and_restart(&[]);
+    let sim = sim.kill_and_restart();
     m.daemon.wait_for_from(cursor, &["vpp-disconnect"], WAIT);
     let again = m.daemon.wait_for_from(cursor, &["vpp-connect", "boottime="], WAIT);
     let took = again.at.duration_since(killed);
@@ -392,8 +392,10 @@ fn vppsim_killed_and_restarted_is_reconnected_and_rebuilt() {
 
 #[test]
 fn legacy_vpp_without_weight_api_is_named_and_never_written() {
+    // vppsim only: its --legacy mode stands in for a VPP older than the
+    // weight API, which the suite's real VPP is not.
     let lab = Lab::new();
-    let sim = VppSim::start(&["--legacy"]);
+    let sim = Vpp::sim(&["--legacy"]);
     let m = start_maglevd(&sim, &config(&lab, &Cfg::default()), "info");
     let l = m.daemon.wait_for(&["vpp-not-writable"], WAIT);
     assert!(l.text.contains("lb_add_del_as_v2") && l.text.contains("26.06"), "{}", l.text);

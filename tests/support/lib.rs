@@ -1,6 +1,7 @@
 //! Helpers shared by the integration tests in `tests/`: temporary
-//! directories, real nginx backends, network namespaces, and daemons run as
-//! child processes with their log lines captured.
+//! directories, real nginx backends, network namespaces, the VPP under test
+//! (real or vppsim), and daemons run as child processes with their log lines
+//! captured.
 #![forbid(unsafe_code)]
 
 pub mod grpc;
@@ -8,9 +9,10 @@ pub mod maglevd;
 pub mod metrics;
 pub mod netns;
 pub mod nginx;
+pub mod pg;
 pub mod process;
 pub mod tempdir;
-pub mod vppsim;
+pub mod vpp;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -20,7 +22,7 @@ pub use netns::{NetNs, VethPair};
 pub use nginx::Nginx;
 pub use process::{Daemon, LogLine};
 pub use tempdir::TempDir;
-pub use vppsim::VppSim;
+pub use vpp::{Vpp, VppKind};
 
 /// Path of a binary built from this workspace (`maglevd`, `maglevc`,
 /// `vppsim`). `make test` builds them before running the tests.

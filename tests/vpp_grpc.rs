@@ -1,4 +1,5 @@
-//! The VPP RPCs and the health service against maglevd driving vppsim.
+//! The VPP RPCs and the health service against maglevd driving the VPP of
+//! the suite (real VPP or vppsim).
 
 use std::process::Command;
 use std::sync::Arc;
@@ -10,7 +11,7 @@ use maglev_proto::health_v1::HealthCheckRequest;
 use maglev_proto::health_v1_grpc::HealthClient;
 use maglev_proto::maglev as pb;
 use testsupport::grpc::{client, status_code, wait_until};
-use testsupport::{bin, Maglevd, MaglevdOpts, VppSim};
+use testsupport::{bin, Maglevd, MaglevdOpts, Vpp};
 
 const WAIT: Duration = Duration::from_secs(20);
 
@@ -36,8 +37,8 @@ maglev:
 ";
 
 #[test]
-fn vpp_rpcs_answer_from_vppsim_and_health_turns_serving_after_the_warmup() {
-    let sim = VppSim::start(&[]);
+fn vpp_rpcs_answer_from_vpp_and_health_turns_serving_after_the_warmup() {
+    let sim = Vpp::start();
     let m = Maglevd::start(
         CONFIG,
         MaglevdOpts {
