@@ -7,7 +7,7 @@ TARGET_DIR := $(shell $(CARGO) metadata --format-version 1 --no-deps 2>/dev/null
 
 # System packages the tests drive (real backends, namespaces, the shell,
 # promtool from prometheus).
-TEST_DEBS := nginx-light iproute2 iputils-ping tmux openssl python3-venv cmake g++ procps prometheus groff-base
+TEST_DEBS := nginx-light haproxy iproute2 iputils-ping tmux openssl python3-venv cmake g++ procps prometheus groff-base
 
 .PHONY: all build build-deps test test-deps test-vpp fmt lint clean demo demo-stop demo-backend-stop demo-backend-start proto
 

@@ -268,11 +268,22 @@ pub fn frontend(style: Style, f: &pb::FrontendInfo) -> String {
     out
 }
 
+/// HAProxy's `N/M`: while up (value >= rise), value-rise+1 of fall (the
+/// failures it still takes to go down); otherwise value of rise (the passes
+/// so far toward up).
+fn health(h: &pb::HealthCounter) -> String {
+    if h.value >= h.rise {
+        format!("{}/{}", h.value - h.rise + 1, h.fall)
+    } else {
+        format!("{}/{}", h.value, h.rise)
+    }
+}
+
 pub fn backends(style: Style, list: &[pb::BackendInfo]) -> String {
     let rows: Vec<Vec<String>> = list
         .iter()
         .map(|b| {
-            let health = b.health.as_ref().map(|h| format!("{}/{}", h.value, h.rise + h.fall - 1));
+            let health = b.health.as_ref().map(health);
             vec![
                 b.name.clone(),
                 b.address.clone(),
@@ -311,7 +322,10 @@ pub fn backend(style: Style, b: &pb::BackendInfo) -> String {
         ),
     ];
     if let Some(h) = b.health.as_ref() {
-        pairs.push(("health", format!("{} (rise {}, fall {})", h.value, h.rise, h.fall)));
+        pairs.push((
+            "health",
+            format!("{} (rise {}, fall {}, counter {})", health(h), h.rise, h.fall, h.value),
+        ));
     }
     if let Some(r) = b.last_result.as_ref() {
         pairs.push(("last-result", last_result(r)));

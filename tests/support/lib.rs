@@ -5,12 +5,14 @@
 #![forbid(unsafe_code)]
 
 pub mod grpc;
+pub mod haproxy;
 pub mod maglevd;
 pub mod metrics;
 pub mod netns;
 pub mod nginx;
 pub mod pg;
 pub mod process;
+pub mod scripted;
 pub mod tempdir;
 pub mod vpp;
 

@@ -17,7 +17,8 @@ const BACKEND_STATE: (&str, &str) =
     ("maglev_backend_state", "Backend state: 1 for the current state, 0 for the others.");
 const BACKEND_HEALTH: (&str, &str) = (
     "maglev_backend_health",
-    "Health counter of the backend (0 to rise+fall-1; up at >= rise). Absent for static backends.",
+    "HAProxy's check health N of N/M: while up, the failures it still takes to go down (fall at full \
+     health); otherwise the passes so far toward rise. Absent for static backends.",
 );
 const BACKEND_ENABLED: (&str, &str) =
     ("maglev_backend_enabled", "1 if the backend is enabled (runtime operator choice, else config).");
@@ -85,7 +86,7 @@ pub(super) fn families(snap: &Snapshot) -> Vec<MetricFamily> {
             state.add(&[name, s.as_str()], f64::from(u8::from(s == b.state)));
         }
         if let Some(c) = &b.counter {
-            health.add(&[name], f64::from(c.value()));
+            health.add(&[name], f64::from(c.shown().0));
         }
         enabled.add(&[name], f64::from(u8::from(b.enabled)));
     }
