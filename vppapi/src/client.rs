@@ -5,8 +5,14 @@
 //! its timeout expires. Messages that arrive meanwhile and belong to nobody
 //! (late replies of timed-out requests, events) are dropped; a
 //! `memclnt_keepalive` is answered.
+//!
+//! Requests can also be pipelined: [`Connection::send_request`] sends one
+//! and returns a [`Pending`] at once, so several are in flight; VPP runs a
+//! client's messages in the order they arrive, so the write order is kept,
+//! and [`Connection::wait_ok`] collects each answer, matched by context
+//! (one that arrives while another is awaited is kept for its own wait).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::io::{self, Read, Write};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -131,6 +137,25 @@ impl Wait {
     }
 }
 
+/// A pipelined request sent and not yet answered (see
+/// [`Connection::send_request`]); give it to [`Connection::wait_ok`].
+#[derive(Debug)]
+#[must_use = "a pending request's answer must be collected with wait_ok"]
+pub struct Pending {
+    wait: Wait,
+    reply_id: u16,
+    /// The request's name, for the error of a non-zero retval.
+    request: &'static str,
+    /// Decodes the reply and returns its retval.
+    retval_of: fn(&[u8]) -> Result<i32, crate::codec::DecodeError>,
+}
+
+impl Pending {
+    pub fn context(&self) -> u32 {
+        self.wait.context
+    }
+}
+
 /// A connected, registered API client.
 pub struct Connection {
     stream: UnixStream,
@@ -144,6 +169,10 @@ pub struct Connection {
     timeout: Duration,
     lb_flavor: LbFlavor,
     broken: Option<String>,
+    /// Contexts of pipelined requests still awaited.
+    in_flight: HashSet<u32>,
+    /// Their answers that arrived while another message was awaited.
+    early: HashMap<u32, (u16, Vec<u8>)>,
 }
 
 impl fmt::Debug for Connection {
@@ -179,6 +208,8 @@ impl Connection {
             timeout: opts.timeout,
             lb_flavor: LbFlavor::Legacy,
             broken: None,
+            in_flight: HashSet::new(),
+            early: HashMap::new(),
         };
         let context = conn.next_context();
         let req = SockclntCreate { context, name: opts.client_name.as_str().into() };
@@ -316,6 +347,77 @@ impl Connection {
         self.wait_for(reply_id, wait)
     }
 
+    /// Sends `req` without waiting for its reply: several can be in flight
+    /// (VPP runs them in the order sent). Collect each with
+    /// [`Connection::wait_ok`]; `timeout` counts from now.
+    pub fn send_request<Req>(&mut self, mut req: Req, timeout: Duration) -> Result<Pending, ApiError>
+    where
+        Req: Request,
+        Req::Reply: HasRetval,
+    {
+        let req_id = self.id_of::<Req>()?;
+        let reply_id = self.id_of::<Req::Reply>()?;
+        let context = self.next_context();
+        let wait = Wait::new(Req::Reply::NAME, context, timeout);
+        req.set_client_index(self.client_index);
+        req.set_context(context);
+        self.send(&req, req_id, wait.deadline)?;
+        self.in_flight.insert(context);
+        Ok(Pending {
+            wait,
+            reply_id,
+            request: Req::NAME,
+            retval_of: |payload| Req::Reply::decode(payload).map(|r| r.retval()),
+        })
+    }
+
+    /// Waits for the answer to a pipelined request; a non-zero retval is an
+    /// error. Answers to other pending requests that arrive first are kept.
+    pub fn wait_ok(&mut self, pending: Pending) -> Result<(), ApiError> {
+        let context = pending.wait.context;
+        let result = self.wait_pending(&pending);
+        self.in_flight.remove(&context);
+        self.early.remove(&context);
+        match result? {
+            0 => Ok(()),
+            retval => Err(ApiError::Retval { msg: pending.request, retval }),
+        }
+    }
+
+    fn wait_pending(&mut self, p: &Pending) -> Result<i32, ApiError> {
+        let context = p.wait.context;
+        loop {
+            let (id, payload) = match self.early.remove(&context) {
+                Some(m) => m,
+                None => self.next_message(p.wait)?,
+            };
+            let ours = peek_reply_context(&payload).ok() == Some(context);
+            if id == p.reply_id && ours {
+                return match (p.retval_of)(&payload) {
+                    Ok(retval) => {
+                        self.log_recv(p.wait.what, context, retval);
+                        Ok(retval)
+                    }
+                    Err(source) => {
+                        self.observe(p.wait.what, Direction::Recv, "decode_error");
+                        Err(ApiError::Decode { msg: p.wait.what, source })
+                    }
+                };
+            }
+            self.keep_or_drop(id, payload);
+        }
+    }
+
+    /// Keeps a message that answers another pending request; drops the rest.
+    fn keep_or_drop(&mut self, id: u16, payload: Vec<u8>) {
+        match peek_reply_context(&payload) {
+            Ok(c) if self.in_flight.contains(&c) => {
+                self.early.insert(c, (id, payload));
+            }
+            _ => self.drop_unsolicited(id, &payload),
+        }
+    }
+
     /// Like [`Connection::request`], but a non-zero retval is an error.
     pub fn request_ok<Req>(&mut self, req: Req, timeout: Duration) -> Result<Req::Reply, ApiError>
     where
@@ -363,7 +465,7 @@ impl Connection {
                 debug!("vpp-api-dump msg={} context={} count={}", Req::NAME, context, out.len());
                 return Ok(out);
             } else {
-                self.drop_unsolicited(id, &payload);
+                self.keep_or_drop(id, payload);
             }
         }
     }
@@ -442,8 +544,14 @@ impl Connection {
         settings: &VipSettings,
         is_del: bool,
     ) -> Result<(), ApiError> {
+        let req = self.lb_add_del_vip_v2_msg(vip, settings, is_del);
+        self.request_ok(req, self.timeout).map(drop)
+    }
+
+    /// The `lb_add_del_vip_v2` message for this VPP's flavor (to pipeline).
+    pub fn lb_add_del_vip_v2_msg(&self, vip: &VipKey, settings: &VipSettings, is_del: bool) -> LbAddDelVipV2 {
         let flavor = self.lb_flavor;
-        let req = LbAddDelVipV2 {
+        LbAddDelVipV2 {
             pfx: flavor.vip_prefix(vip),
             protocol: vip.protocol,
             port: vip.port,
@@ -456,8 +564,7 @@ impl Connection {
             src_ip_sticky: settings.src_ip_sticky,
             is_del,
             ..Default::default()
-        };
-        self.request_ok(req, self.timeout).map(drop)
+        }
     }
 
     /// Adds (with a weight) or deletes an AS of a VIP. Master only.
@@ -469,7 +576,20 @@ impl Connection {
         is_del: bool,
         is_flush: bool,
     ) -> Result<(), ApiError> {
-        let req = LbAddDelAsV2 {
+        let req = self.lb_add_del_as_v2_msg(vip, address, weight, is_del, is_flush);
+        self.request_ok(req, self.timeout).map(drop)
+    }
+
+    /// The `lb_add_del_as_v2` message (to pipeline).
+    pub fn lb_add_del_as_v2_msg(
+        &self,
+        vip: &VipKey,
+        address: IpAddr,
+        weight: u8,
+        is_del: bool,
+        is_flush: bool,
+    ) -> LbAddDelAsV2 {
+        LbAddDelAsV2 {
             pfx: self.lb_flavor.vip_prefix(vip),
             protocol: vip.protocol,
             port: vip.port,
@@ -478,8 +598,7 @@ impl Connection {
             is_del,
             is_flush,
             ..Default::default()
-        };
-        self.request_ok(req, self.timeout).map(drop)
+        }
     }
 
     /// Changes an in-use AS's weight (0 drains it). Master only.
@@ -490,7 +609,19 @@ impl Connection {
         weight: u8,
         is_flush: bool,
     ) -> Result<(), ApiError> {
-        let req = LbAsSetWeight {
+        let req = self.lb_as_set_weight_msg(vip, address, weight, is_flush);
+        self.request_ok(req, self.timeout).map(drop)
+    }
+
+    /// The `lb_as_set_weight` message (to pipeline).
+    pub fn lb_as_set_weight_msg(
+        &self,
+        vip: &VipKey,
+        address: IpAddr,
+        weight: u8,
+        is_flush: bool,
+    ) -> LbAsSetWeight {
+        LbAsSetWeight {
             pfx: self.lb_flavor.vip_prefix(vip),
             protocol: vip.protocol,
             port: vip.port,
@@ -498,8 +629,7 @@ impl Connection {
             weight,
             is_flush,
             ..Default::default()
-        };
-        self.request_ok(req, self.timeout).map(drop)
+        }
     }
 
     /// Evicts a VIP's sticky flow-table entries.
@@ -648,7 +778,7 @@ impl Connection {
                     Err(_) => {}
                 }
             }
-            self.drop_unsolicited(got, &payload);
+            self.keep_or_drop(got, payload);
         }
     }
 
@@ -937,6 +1067,38 @@ mod tests {
             ApiError::Incompatible { problems } => assert_eq!(problems.len(), 3, "{problems:?}"),
             other => panic!("unexpected {other:?}"),
         }
+    }
+
+    #[test]
+    fn pipelined_requests_go_out_in_order_and_answers_match_by_context() {
+        let k = VipKey::host("192.0.2.1".parse().unwrap(), 6, 80);
+        let (conn, server) = start(table(&[], &[]), Duration::from_secs(5), move |vpp| {
+            vpp.handshake();
+            // All three arrive before any answer, in the order sent.
+            let a: LbAsSetWeight = vpp.recv_as();
+            let b: LbAsSetWeight = vpp.recv_as();
+            let c: LbAddDelAsV2 = vpp.recv_as();
+            assert_eq!((a.weight, b.weight, c.weight), (10, 20, 30));
+            assert!(a.context < b.context && b.context < c.context);
+            // Answered out of order, with a stray in between.
+            vpp.send(&crate::messages::LbAddDelAsV2Reply { context: c.context, retval: 0 });
+            vpp.send(&ShowVersionReply { context: 999, ..Default::default() });
+            vpp.send(&crate::messages::LbAsSetWeightReply { context: b.context, retval: -2 });
+            vpp.send(&crate::messages::LbAsSetWeightReply { context: a.context, retval: 0 });
+        });
+        let mut conn = conn.unwrap();
+        let t = Duration::from_secs(5);
+        let ip = |s: &str| -> IpAddr { s.parse().unwrap() };
+        let pa = conn.send_request(conn.lb_as_set_weight_msg(&k, ip("10.0.0.1"), 10, false), t).unwrap();
+        let pb = conn.send_request(conn.lb_as_set_weight_msg(&k, ip("10.0.0.2"), 20, false), t).unwrap();
+        let pc =
+            conn.send_request(conn.lb_add_del_as_v2_msg(&k, ip("10.0.0.3"), 30, false, false), t).unwrap();
+        conn.wait_ok(pa).unwrap();
+        let err = conn.wait_ok(pb).unwrap_err();
+        assert_eq!(err.retval(), Some(-2), "{err}");
+        conn.wait_ok(pc).unwrap();
+        server.join().unwrap();
+        assert!(conn.in_flight.is_empty() && conn.early.is_empty());
     }
 
     #[test]
