@@ -10,20 +10,29 @@
 //! | `traffic on` / `traffic off` | start/stop synthetic traffic |
 //! | `gc` | garbage-collect removed ASes and VIPs now, regardless of age |
 //! | `state` | one line per VIP and per AS (see `Sim::state_text`) |
+//! | `garble PREFIX` / `garble off` | `show lb vips verbose` prints that VIP's header line with a word no parser knows / prints every line right again |
 
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::sync::Arc;
 use std::thread;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
     Drop,
-    Stall { ms: u64 },
+    Stall {
+        ms: u64,
+    },
     Restart,
-    Traffic { on: bool },
+    Traffic {
+        on: bool,
+    },
     Gc,
     State,
+    /// `None`: garble nothing any more.
+    Garble {
+        prefix: Option<String>,
+    },
 }
 
 pub fn parse(line: &str) -> Result<Command, String> {
@@ -39,8 +48,12 @@ pub fn parse(line: &str) -> Result<Command, String> {
         ["traffic", "off"] => Ok(Command::Traffic { on: false }),
         ["gc"] => Ok(Command::Gc),
         ["state"] => Ok(Command::State),
+        ["garble", "off"] => Ok(Command::Garble { prefix: None }),
+        ["garble", prefix] if prefix.contains('/') => {
+            Ok(Command::Garble { prefix: Some(prefix.to_string()) })
+        }
         _ => Err(format!(
-            "unknown command `{}' (drop, stall MS, restart, traffic on|off, gc, state)",
+            "unknown command `{}' (drop, stall MS, restart, traffic on|off, gc, state, garble PREFIX|off)",
             line.trim()
         )),
     }
@@ -94,6 +107,8 @@ mod tests {
         assert_eq!(parse("drop"), Ok(Command::Drop));
         assert_eq!(parse(" stall 250 "), Ok(Command::Stall { ms: 250 }));
         assert_eq!(parse("traffic off"), Ok(Command::Traffic { on: false }));
+        assert_eq!(parse("garble 192.0.2.1/32"), Ok(Command::Garble { prefix: Some("192.0.2.1/32".into()) }));
+        assert_eq!(parse("garble off"), Ok(Command::Garble { prefix: None }));
         assert!(parse("stall soon").unwrap_err().contains("milliseconds"));
         assert!(parse("reboot").unwrap_err().starts_with("unknown command `reboot'"));
     }

@@ -222,7 +222,7 @@ impl Ctx<'_> {
                 // A failing command still answers, its error text as the
                 // output and -1 as retval (vlib_cli_input's return code).
                 let (retval, text) = match cli::run(&self.sim.lb, mode, &self.sim.version, &r.cmd) {
-                    Ok(text) => (0, text),
+                    Ok(text) => (0, cli::garble(&text, &self.sim.garbled)),
                     Err(text) => (-1, text),
                 };
                 self.reply(&CliInbandReply { context: r.context, retval, reply: text });

@@ -57,7 +57,7 @@ fn usage() -> &'static str {
      \x20 --legacy               behave like VPP v23.x..v26.06 (no weights, no lb_conf_get)\n\
      \x20 --traffic              generate synthetic traffic so counters move\n\
      \x20 --request-log FILE     append one JSON line per API request to FILE\n\
-     \x20 --control-socket PATH  accept fault commands (drop, stall MS, restart, traffic on|off, gc, state)\n\
+     \x20 --control-socket PATH  accept fault commands (drop, stall MS, restart, traffic on|off, gc, state, garble PREFIX|off)\n\
      \x20 --version-string S     the version reported by show_version (default 26.10-rc0~374-gb575ec2c56d)\n\
      \n\
      Prints `vppsim ready` on stdout once every socket listens."
@@ -193,6 +193,14 @@ fn control_command(shared: &Shared, command: Command) -> Result<String, String> 
             Ok(String::new())
         }
         Command::State => Ok(shared.sim.lock().state_text()),
+        Command::Garble { prefix } => {
+            let mut sim = shared.sim.lock();
+            match prefix {
+                Some(p) => sim.garbled.push(p),
+                None => sim.garbled.clear(),
+            }
+            Ok(String::new())
+        }
     }
 }
 

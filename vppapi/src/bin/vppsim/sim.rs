@@ -69,6 +69,9 @@ pub struct Sim {
     pub pid: u32,
     pub boottime: u64,
     pub traffic: bool,
+    /// VIP prefixes (`192.0.2.1/32`) whose `show lb vips verbose` header
+    /// line is garbled, so that a parser cannot read it (control `garble`).
+    pub garbled: Vec<String>,
     /// Bumped by every restart; connections of an older generation close.
     pub generation: u64,
     /// Ticker second of the last garbage collection.
@@ -104,6 +107,7 @@ impl Sim {
             pid: std::process::id(),
             boottime,
             traffic,
+            garbled: Vec::new(),
             generation: 0,
             last_gc: 0,
             registrations: Registrations::default(),
