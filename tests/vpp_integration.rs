@@ -369,7 +369,7 @@ fn vpp_killed_and_restarted_is_reconnected_and_rebuilt() {
     let sim = Vpp::start();
     let m = start_maglevd(&sim, &config(&lab, &Cfg::default()), "info");
     wait_weights(&sim, "192.0.2.1/32", &[(lab.addr(1), 50), (lab.addr(2), 100), (lab.addr(3), 0)]);
-    let first = m.daemon.wait_for(&["vpp-connect", "boottime="], WAIT);
+    let first = m.daemon.wait_for(&["vpp-stats-connect", "boottime="], WAIT);
     let boot = |l: &str| -> u64 {
         l.split_whitespace()
             .find_map(|w| w.strip_prefix("boottime="))
@@ -383,7 +383,7 @@ fn vpp_killed_and_restarted_is_reconnected_and_rebuilt() {
     let killed = Instant::now();
     let sim = sim.kill_and_restart();
     m.daemon.wait_for_from(cursor, &["vpp-disconnect"], WAIT);
-    let again = m.daemon.wait_for_from(cursor, &["vpp-connect", "boottime="], WAIT);
+    let again = m.daemon.wait_for_from(cursor, &["vpp-stats-connect", "boottime="], WAIT);
     let took = again.at.duration_since(killed);
     assert!(took < Duration::from_secs(8), "reconnected after {took:?} (retry every 5s)");
     assert!(boot(&again.text) > boot(&first.text), "new boot time: {} vs {}", again.text, first.text);

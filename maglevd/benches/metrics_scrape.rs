@@ -66,6 +66,7 @@ impl VppStatusSource for ConnectedVpp {
         let now = SystemTime::now();
         Some(VppSample {
             connected: true,
+            stats_connected: true,
             version: "26.10".into(),
             build_date: "2026-10-01T00:00:00".into(),
             pid: 1234,

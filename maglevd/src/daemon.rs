@@ -112,17 +112,17 @@ fn run(opts: Options) -> i32 {
             }
         }
     };
-    // gRPC health: NOT_SERVING until the VPP warmup ends; with VPP
-    // disabled there is no warmup.
+    // gRPC health follows the VPP thread's readiness (warmup over, VPP
+    // connected with the weight API); with VPP disabled, SERVING at once.
     let health = HealthStatus::new(!opts.vpp_enabled());
-    let warmup_health = health.clone();
+    let vpp_health = health.clone();
     let vpp = if opts.vpp_enabled() {
         let vopts = VppOptions::new(&opts.vpp_api_addr, &opts.vpp_stats_addr);
         match Vpp::start(
             vopts,
             handle.clone(),
             metrics.clone(),
-            Box::new(move || warmup_health.set_serving(true)),
+            Box::new(move |ready| vpp_health.set_serving(ready)),
         ) {
             Ok(v) => {
                 metrics.set_vpp_source(Arc::new(v.handle()));
@@ -156,6 +156,7 @@ fn run(opts: Options) -> i32 {
             vpp: vpp.as_ref().map(|v| Arc::new(v.handle()) as Arc<dyn VppService>),
             metrics: Some(metrics.clone()),
             health,
+            max_watch_streams: opts.max_watch_streams,
         },
     ) {
         Ok(s) => s,

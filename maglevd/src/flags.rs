@@ -23,6 +23,8 @@ options (environment variable in brackets):
   --vpp-stats-addr PATH  VPP stats socket [MAGLEV_VPP_STATS_ADDR] (default /run/vpp/stats.sock)
   --log-level LEVEL      error, warn, info, debug or trace [MAGLEV_LOG_LEVEL] (default info)
   --reflection BOOL      serve gRPC server reflection (default true)
+  --max-watch-streams N  WatchEvents streams open at once; one more is refused
+                         [MAGLEV_MAX_WATCH_STREAMS] (default 64)
   --check                validate the config and exit: 0 valid, 1 parse error, 2 semantic error
   --version              print version, commit and build date and exit
   --help                 print this help and exit
@@ -38,6 +40,7 @@ pub struct Options {
     pub vpp_stats_addr: String,
     pub log_level: LevelFilter,
     pub reflection: bool,
+    pub max_watch_streams: usize,
     pub check: bool,
 }
 
@@ -78,6 +81,7 @@ pub fn parse(
     let mut vpp_stats_addr = None;
     let mut log_level = None;
     let mut reflection = true;
+    let mut max_watch_streams = None;
     let mut check = false;
 
     let mut parser = lexopt::Parser::from_args(args);
@@ -98,6 +102,9 @@ pub fn parse(
                     FlagError(format!("invalid value {v:?} for --reflection: use true or false"))
                 })?;
             }
+            Long("max-watch-streams") => {
+                max_watch_streams = Some(parser.value().map_err(err)?.string().map_err(err)?)
+            }
             Long("check") => check = true,
             Long("version") => return Ok(Action::Version),
             Long("help") | Short('h') => return Ok(Action::Help),
@@ -107,6 +114,13 @@ pub fn parse(
     let level_str = log_level.unwrap_or_else(|| env_or("MAGLEV_LOG_LEVEL", "info"));
     let log_level = parse_level(&level_str).ok_or_else(|| {
         FlagError(format!("invalid log level {level_str:?}: use error, warn, info, debug or trace"))
+    })?;
+    let streams_str =
+        max_watch_streams.or_else(|| env("MAGLEV_MAX_WATCH_STREAMS")).unwrap_or_else(|| "64".into());
+    let max_watch_streams = streams_str.parse::<usize>().ok().filter(|n| *n > 0).ok_or_else(|| {
+        FlagError(format!(
+            "invalid value {streams_str:?} for --max-watch-streams: use a whole number above 0"
+        ))
     })?;
     Ok(Action::Run(Options {
         config: PathBuf::from(
@@ -119,6 +133,7 @@ pub fn parse(
             .unwrap_or_else(|| env_or("MAGLEV_VPP_STATS_ADDR", "/run/vpp/stats.sock")),
         log_level,
         reflection,
+        max_watch_streams,
         check,
     }))
 }
@@ -159,6 +174,7 @@ mod tests {
         assert_eq!(o.vpp_stats_addr, "/run/vpp/stats.sock");
         assert_eq!(o.log_level, LevelFilter::Info);
         assert!(o.reflection && !o.check && o.vpp_enabled());
+        assert_eq!(o.max_watch_streams, 64);
     }
 
     #[test]
@@ -179,6 +195,9 @@ mod tests {
         assert!(run(&["--bogus"], &[]).is_err());
         assert!(run(&["--log-level", "loud"], &[]).is_err());
         assert!(run(&["--reflection", "maybe"], &[]).is_err());
+        assert!(run(&["--max-watch-streams", "0"], &[]).is_err());
+        assert!(run(&[], &[("MAGLEV_MAX_WATCH_STREAMS", "many")]).is_err());
+        assert_eq!(opts(&["--max-watch-streams=3"], &[]).max_watch_streams, 3);
         assert!(run(&["--config"], &[]).is_err());
         assert!(run(&[], &[("MAGLEV_LOG_LEVEL", "nope")]).is_err());
         assert_eq!(run(&["--version"], &[]), Ok(Action::Version));

@@ -47,6 +47,11 @@ pub enum CommandError {
     FailedPrecondition(String),
     /// The checker has stopped (daemon shutting down).
     Stopped,
+    /// RESOURCE_EXHAUSTED: the checker's request queue is full.
+    Busy,
+    /// DEADLINE_EXCEEDED: the caller stopped waiting before the checker got
+    /// to the command, so it was not applied.
+    Expired,
 }
 
 impl fmt::Display for CommandError {
@@ -55,6 +60,12 @@ impl fmt::Display for CommandError {
             CommandError::NotFound(what) => write!(f, "{what} not found"),
             CommandError::InvalidArgument(m) | CommandError::FailedPrecondition(m) => f.write_str(m),
             CommandError::Stopped => f.write_str("maglevd is shutting down"),
+            CommandError::Busy => {
+                write!(f, "the checker is busy: {REQUEST_QUEUE} requests are already queued; retry later")
+            }
+            CommandError::Expired => {
+                f.write_str("the deadline passed before the checker got to the command; it was not applied")
+            }
         }
     }
 }
@@ -79,8 +90,20 @@ pub struct CheckerHandle {
     bus: Arc<EventBus>,
 }
 
+/// Requests (commands, reloads, subscriptions) queued for the checker
+/// before callers are told it is busy.
+pub const REQUEST_QUEUE: usize = 256;
+
+/// Where the answer to a command goes; called on the checker thread once
+/// the new snapshot is published.
+pub type CommandDone = Box<dyn FnOnce(Result<(), CommandError>) + Send>;
+
+/// Whether the caller has stopped waiting: a command still queued then is
+/// dropped, not applied.
+pub type CommandExpired = Box<dyn Fn() -> bool + Send>;
+
 enum Request {
-    Command(Command, Sender<Result<(), CommandError>>),
+    Command(Command, CommandExpired, CommandDone),
     Reload(Box<Config>, Sender<ReloadSummary>),
     Subscribe(usize, Sender<Subscription>),
     Stop,
@@ -98,7 +121,7 @@ impl Checker {
     pub fn start(config: Config, observer: Arc<dyn CheckerObserver>) -> io::Result<Checker> {
         let (outcome_tx, outcome_rx) = crossbeam_channel::unbounded::<ProbeOutcome>();
         let engine = Engine::start(config.healthchecker.workers, outcome_tx)?;
-        let (tx, rx) = crossbeam_channel::unbounded::<Request>();
+        let (tx, rx) = crossbeam_channel::bounded::<Request>(REQUEST_QUEUE);
         let config = Arc::new(config);
         let empty = Snapshot {
             seq: 0,
@@ -163,10 +186,11 @@ fn run(mut core: core::Core, requests: Receiver<Request>, outcomes: Receiver<Pro
 
 fn handle_request(core: &mut core::Core, req: Request) {
     match req {
-        Request::Command(cmd, reply) => {
+        Request::Command(_, expired, done) if expired() => done(Err(CommandError::Expired)),
+        Request::Command(cmd, _, done) => {
             let r = core.on_command(cmd);
             core.publish();
-            let _ = reply.send(r);
+            done(r);
         }
         Request::Reload(config, reply) => {
             let summary = core.on_reload(*config);
@@ -189,8 +213,22 @@ impl CheckerHandle {
     /// Applies an operator action; returns when the checker has applied it.
     pub fn command(&self, cmd: Command) -> Result<(), CommandError> {
         let (tx, rx) = crossbeam_channel::bounded(1);
-        self.tx.send(Request::Command(cmd, tx)).map_err(|_| CommandError::Stopped)?;
+        self.command_then(cmd, Box::new(|| false), Box::new(move |r| drop(tx.send(r))));
         rx.recv().map_err(|_| CommandError::Stopped)?
+    }
+
+    /// Queues an operator action without waiting: `done` is called on the
+    /// checker thread once it is applied and published (or at once, if the
+    /// queue is full or the checker stopped). Never blocks, so gRPC
+    /// handlers use it.
+    pub fn command_then(&self, cmd: Command, expired: CommandExpired, done: CommandDone) {
+        use crossbeam_channel::TrySendError;
+        match self.tx.try_send(Request::Command(cmd, expired, done)) {
+            Ok(()) => {}
+            Err(TrySendError::Full(Request::Command(_, _, done))) => done(Err(CommandError::Busy)),
+            Err(TrySendError::Disconnected(Request::Command(_, _, done))) => done(Err(CommandError::Stopped)),
+            Err(_) => {}
+        }
     }
 
     /// Replaces the config (already validated).

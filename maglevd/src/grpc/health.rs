@@ -1,6 +1,8 @@
 //! The standard `grpc.health.v1.Health` service. The daemon says when it is
-//! serving: NOT_SERVING until the VPP warmup has ended (with VPP disabled,
-//! SERVING once started).
+//! serving: with VPP integration enabled, SERVING only while the warmup is
+//! over and VPP is connected with the weight API, following VPP as it goes
+//! and comes back (the VPP thread's `ready`); with VPP disabled, SERVING
+//! once started. A load balancer's own health check can rely on it.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;

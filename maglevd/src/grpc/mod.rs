@@ -1,11 +1,13 @@
 //! The gRPC API server (PRODUCT.md §8): the `maglev.Maglev` service, the
 //! standard health service and server reflection, on grpcio's C-core server.
 //!
-//! The daemon starts it with [`start`] once the checker runs, flips the
-//! health status with [`GrpcServer::set_serving`] when the VPP warmup ends,
-//! and stops it with [`GrpcServer::stop`].
+//! The daemon starts it with [`start`] once the checker runs, has the VPP
+//! thread flip the health status as VPP becomes ready or goes away, and
+//! stops it with [`GrpcServer::stop`].
 
+mod background;
 pub mod convert;
+mod handoff;
 pub mod health;
 pub mod instrument;
 pub mod reflection;
@@ -16,6 +18,7 @@ mod vpp_handle;
 pub mod watch;
 
 use std::fmt;
+use std::sync::atomic::AtomicUsize;
 use std::sync::Arc;
 
 use crossbeam_channel::Sender;
@@ -31,7 +34,8 @@ pub use health::HealthStatus;
 pub use service::{AfterReload, VersionInfo};
 pub use vpp::{VppError, VppService};
 
-/// Completion-queue threads. Handlers are short, so two suffice.
+/// Completion-queue threads. Handlers never wait on other threads (see
+/// `service`), so two suffice.
 const CQ_THREADS: usize = 2;
 
 pub struct GrpcOptions {
@@ -48,16 +52,20 @@ pub struct GrpcOptions {
     pub vpp: Option<Arc<dyn VppService>>,
     /// Where calls are recorded (`grpc_server_*`); `None` records nothing.
     pub metrics: Option<Arc<Metrics>>,
-    /// The health status the daemon flips (NOT_SERVING until the VPP warmup
-    /// ends; create it before the VPP thread so its warmup callback can hold
-    /// a clone).
+    /// The health status the daemon flips (NOT_SERVING while VPP is not
+    /// ready; create it before the VPP thread so its readiness callback can
+    /// hold a clone).
     pub health: HealthStatus,
+    /// At most this many WatchEvents streams at once (`--max-watch-streams`).
+    pub max_watch_streams: usize,
 }
 
 #[derive(Debug)]
 pub enum GrpcError {
     /// The server could not be built.
     Build(grpcio::Error),
+    /// A thread could not be started.
+    Thread(std::io::Error),
     /// The listen address could not be bound.
     Bind { addr: String, source: grpcio::Error },
 }
@@ -66,6 +74,7 @@ impl fmt::Display for GrpcError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             GrpcError::Build(e) => write!(f, "cannot build the gRPC server: {e}"),
+            GrpcError::Thread(e) => write!(f, "cannot start the gRPC server's background thread: {e}"),
             GrpcError::Bind { addr, source } => write!(
                 f,
                 "cannot listen for gRPC on {addr}: {source} (is the address in use, or not local? check --grpc-addr)"
@@ -128,6 +137,9 @@ pub fn start(checker: CheckerHandle, opts: GrpcOptions) -> Result<GrpcServer, Gr
         version: opts.version,
         shutdown: shutdown_rx.clone(),
         instrument: instrument.clone(),
+        background: background::Background::start().map_err(GrpcError::Thread)?,
+        watch_streams: Arc::new(AtomicUsize::new(0)),
+        max_watch_streams: opts.max_watch_streams,
     };
     let mut builder = ServerBuilder::new(env.clone())
         .register_service(maglev_proto::maglev_grpc::create_maglev(maglev))

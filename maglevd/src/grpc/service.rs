@@ -1,21 +1,30 @@
 //! The `maglev.Maglev` service. Handlers run on grpcio's completion-queue
-//! threads, so each one only reads the checker's snapshot, or sends one
-//! command and waits for the checker's short reply; streams get their own
-//! thread (see `watch`).
+//! threads and never wait there: they read the checker's snapshot and
+//! answer, or hand the call to the thread that does the work (the checker
+//! for operator actions, the VPP thread for VPP reads and syncs, the
+//! background thread for config files), which completes it through a
+//! hand-off the call's task on the completion queue sleeps on. Queued
+//! work whose deadline passes before it starts is dropped, not run.
+//! Streams get their own thread each, up to a cap (see `watch`).
 
+use std::sync::atomic::AtomicUsize;
 use std::sync::Arc;
 
 use crossbeam_channel::Receiver;
 use grpcio::{RpcContext, RpcStatus, RpcStatusCode, ServerStreamingSink, UnarySink};
+use log::warn;
 use maglev_proto::maglev as pb;
 use maglev_proto::maglev_grpc::Maglev;
 
 use crate::checker::{CheckerHandle, Command, CommandError};
 use crate::config::ConfigError;
+use crate::logging::Value;
 use crate::metrics::{GrpcCall, GrpcCode, GrpcType};
 use crate::reload::{ConfigSource, ReloadError};
 
+use super::background::{self, Background, Turn};
 use super::convert;
+use super::handoff::{handoff, Giver};
 use super::instrument::{self, Instrument};
 use super::vpp::{VppError, VppService};
 use super::watch::{self, WatchFilter};
@@ -41,6 +50,10 @@ pub struct MaglevService {
     pub(super) version: VersionInfo,
     pub(super) shutdown: Receiver<()>,
     pub(super) instrument: Instrument,
+    pub(super) background: Background,
+    /// WatchEvents streams open now, and how many may be.
+    pub(super) watch_streams: Arc<AtomicUsize>,
+    pub(super) max_watch_streams: usize,
 }
 
 /// Completes a unary call without blocking the completion queue, and
@@ -51,26 +64,52 @@ pub(super) fn reply<T: Send + 'static>(
     sink: UnarySink<T>,
     result: Result<T, RpcStatus>,
 ) {
-    ctx.spawn(async move {
-        let code = match &result {
-            Ok(_) => GrpcCode::Ok,
-            Err(s) => instrument::code(s),
-        };
-        // The client may have gone; there is nobody left to tell.
-        let sent = match result {
-            Ok(v) => sink.success(v).await.is_ok(),
-            Err(s) => {
-                let _ = sink.fail(s).await;
-                false
-            }
-        };
-        if let Some(call) = call {
-            if sent {
-                call.msg_sent();
-            }
-            call.finish(code);
+    ctx.spawn(send_reply(call, sink, result));
+}
+
+async fn send_reply<T>(call: Option<GrpcCall>, sink: UnarySink<T>, result: Result<T, RpcStatus>) {
+    let code = match &result {
+        Ok(_) => GrpcCode::Ok,
+        Err(s) => instrument::code(s),
+    };
+    // The client may have gone; there is nobody left to tell.
+    let sent = match result {
+        Ok(v) => sink.success(v).await.is_ok(),
+        Err(s) => {
+            let _ = sink.fail(s).await;
+            false
         }
+    };
+    if let Some(call) = call {
+        if sent {
+            call.msg_sent();
+        }
+        call.finish(code);
+    }
+}
+
+/// Where another thread puts a unary call's answer: the call is completed
+/// by a task on the completion queue, which sleeps until then.
+pub(super) type Answer<T> = Giver<Result<T, RpcStatus>>;
+
+/// Leaves a unary call open for another thread to answer through the
+/// returned [`Answer`] (dropped unanswered: UNAVAILABLE).
+pub(super) fn answer_later<T: Send + 'static>(
+    ctx: &RpcContext,
+    call: Option<GrpcCall>,
+    sink: UnarySink<T>,
+) -> Answer<T> {
+    let (giver, taker) = handoff();
+    ctx.spawn(async move {
+        let result = taker.await.unwrap_or_else(|| {
+            Err(status(
+                RpcStatusCode::UNAVAILABLE,
+                "the request was dropped unanswered (maglevd is stopping?)",
+            ))
+        });
+        send_reply(call, sink, result).await;
     });
+    giver
 }
 
 fn status(code: RpcStatusCode, message: impl Into<String>) -> RpcStatus {
@@ -83,6 +122,8 @@ fn command_status(e: CommandError) -> RpcStatus {
         CommandError::InvalidArgument(_) => RpcStatusCode::INVALID_ARGUMENT,
         CommandError::FailedPrecondition(_) => RpcStatusCode::FAILED_PRECONDITION,
         CommandError::Stopped => RpcStatusCode::UNAVAILABLE,
+        CommandError::Busy => RpcStatusCode::RESOURCE_EXHAUSTED,
+        CommandError::Expired => RpcStatusCode::DEADLINE_EXCEEDED,
     };
     status(code, e.to_string())
 }
@@ -93,8 +134,26 @@ fn vpp_status(e: VppError) -> RpcStatus {
         VppError::NotFound(_) => RpcStatusCode::NOT_FOUND,
         VppError::FailedPrecondition(_) => RpcStatusCode::FAILED_PRECONDITION,
         VppError::Failed(_) => RpcStatusCode::INTERNAL,
+        VppError::Exhausted(_) => RpcStatusCode::RESOURCE_EXHAUSTED,
+        VppError::DeadlineExceeded(_) => RpcStatusCode::DEADLINE_EXCEEDED,
     };
     status(code, e.to_string())
+}
+
+/// Ends a stream at once with `st`.
+fn fail_stream<T: Send + 'static>(
+    ctx: &RpcContext,
+    call: Option<GrpcCall>,
+    sink: ServerStreamingSink<T>,
+    st: RpcStatus,
+) {
+    let code = instrument::code(&st);
+    ctx.spawn(async move {
+        let _ = sink.fail(st).await;
+        if let Some(call) = call {
+            call.finish(code);
+        }
+    });
 }
 
 /// Names are required: an empty one is a client bug, not an unknown name.
@@ -108,6 +167,20 @@ fn required<'a>(what: &str, name: &'a str) -> Result<&'a str, RpcStatus> {
 
 fn not_found(what: &str, name: &str) -> RpcStatus {
     status(RpcStatusCode::NOT_FOUND, format!("{what} {name:?} not found"))
+}
+
+fn backend_info(checker: &CheckerHandle, name: &str) -> Result<pb::BackendInfo, RpcStatus> {
+    let name = required("backend", name)?;
+    let snap = checker.snapshot();
+    let b = snap.backends.get(name).ok_or_else(|| not_found("backend", name))?;
+    Ok(convert::backend(&snap, b))
+}
+
+fn frontend_info(checker: &CheckerHandle, name: &str) -> Result<pb::FrontendInfo, RpcStatus> {
+    let name = required("frontend", name)?;
+    let snap = checker.snapshot();
+    let f = snap.frontends.get(name).ok_or_else(|| not_found("frontend", name))?;
+    Ok(convert::frontend(&snap, f))
 }
 
 fn config_status(e: &ConfigError) -> pb::ConfigStatus {
@@ -124,53 +197,100 @@ fn config_errors(e: &ConfigError) -> Vec<String> {
 }
 
 impl MaglevService {
-    fn get_backend_info(&self, name: &str) -> Result<pb::BackendInfo, RpcStatus> {
-        let name = required("backend", name)?;
-        let snap = self.checker.snapshot();
-        let b = snap.backends.get(name).ok_or_else(|| not_found("backend", name))?;
-        Ok(convert::backend(&snap, b))
-    }
-
-    fn get_frontend_info(&self, name: &str) -> Result<pb::FrontendInfo, RpcStatus> {
-        let name = required("frontend", name)?;
-        let snap = self.checker.snapshot();
-        let f = snap.frontends.get(name).ok_or_else(|| not_found("frontend", name))?;
-        Ok(convert::frontend(&snap, f))
+    /// Hands an operator action to the checker; the checker thread
+    /// completes the call with `answer` once the action is published.
+    fn command<T: Send + 'static>(
+        &self,
+        ctx: &RpcContext,
+        call: Option<GrpcCall>,
+        sink: UnarySink<T>,
+        cmd: Command,
+        answer: impl FnOnce(&CheckerHandle) -> Result<T, RpcStatus> + Send + 'static,
+    ) {
+        let checker = self.checker.clone();
+        let deadline = ctx.deadline();
+        let out = answer_later(ctx, call, sink);
+        self.checker.command_then(
+            cmd,
+            Box::new(move || deadline.exceeded()),
+            Box::new(move |r| out.give(r.map_err(command_status).and_then(|()| answer(&checker)))),
+        );
     }
 
     fn backend_action(
         &self,
+        ctx: &RpcContext,
+        call: Option<GrpcCall>,
+        sink: UnarySink<pb::BackendInfo>,
         name: &str,
         make: impl FnOnce(String) -> Command,
-    ) -> Result<pb::BackendInfo, RpcStatus> {
-        let name = required("backend", name)?;
-        self.checker.command(make(name.to_string())).map_err(command_status)?;
-        self.get_backend_info(name)
+    ) {
+        let name = match required("backend", name) {
+            Ok(n) => n.to_string(),
+            Err(e) => return reply(ctx, call, sink, Err(e)),
+        };
+        let cmd = make(name.clone());
+        self.command(ctx, call, sink, cmd, move |checker| backend_info(checker, &name));
     }
 
     fn set_weight(
         &self,
+        ctx: &RpcContext,
+        call: Option<GrpcCall>,
+        sink: UnarySink<pb::FrontendInfo>,
         req: &pb::SetFrontendPoolBackendWeightRequest,
-    ) -> Result<pb::FrontendInfo, RpcStatus> {
-        let frontend = required("frontend", &req.frontend)?;
-        let pool = required("pool", &req.pool)?;
-        let backend = required("backend", &req.backend)?;
-        let weight = u8::try_from(req.weight).ok().filter(|w| *w <= 100).ok_or_else(|| {
-            status(
-                RpcStatusCode::INVALID_ARGUMENT,
-                format!("weight {} is out of range: use 0..100", req.weight),
-            )
-        })?;
-        self.checker
-            .command(Command::SetWeight {
+    ) {
+        let parsed = (|| {
+            let frontend = required("frontend", &req.frontend)?;
+            let pool = required("pool", &req.pool)?;
+            let backend = required("backend", &req.backend)?;
+            let weight = u8::try_from(req.weight).ok().filter(|w| *w <= 100).ok_or_else(|| {
+                status(
+                    RpcStatusCode::INVALID_ARGUMENT,
+                    format!("weight {} is out of range: use 0..100", req.weight),
+                )
+            })?;
+            Ok(Command::SetWeight {
                 frontend: frontend.to_string(),
                 pool: pool.to_string(),
                 backend: backend.to_string(),
                 weight,
                 flush: req.flush,
             })
-            .map_err(command_status)?;
-        self.get_frontend_info(frontend)
+        })();
+        let cmd = match parsed {
+            Ok(c) => c,
+            Err(e) => return reply(ctx, call, sink, Err(e)),
+        };
+        let frontend = req.frontend.clone();
+        self.command(ctx, call, sink, cmd, move |checker| frontend_info(checker, &frontend));
+    }
+
+    /// Runs `work` on the background thread, which completes the call;
+    /// RESOURCE_EXHAUSTED when its queue is full.
+    fn in_background<T: Send + 'static>(
+        &self,
+        ctx: &RpcContext,
+        call: Option<GrpcCall>,
+        sink: UnarySink<T>,
+        work: impl FnOnce(&MaglevService) -> Result<T, RpcStatus> + Send + 'static,
+    ) {
+        let this = self.clone();
+        let deadline = ctx.deadline();
+        let out = answer_later(ctx, call, sink);
+        self.background.run(Box::new(move |turn| {
+            let result = match turn {
+                Turn::Busy => Err(status(
+                    RpcStatusCode::RESOURCE_EXHAUSTED,
+                    format!("{} config requests are already queued; retry later", background::QUEUE),
+                )),
+                Turn::Run if deadline.exceeded() => {
+                    Err(status(RpcStatusCode::DEADLINE_EXCEEDED, "the deadline passed while queued; not run"))
+                }
+                Turn::Run => work(&this),
+            };
+            out.give(result);
+        }));
     }
 
     fn config_check_response(&self) -> pb::CheckConfigResponse {
@@ -233,7 +353,7 @@ impl Maglev for MaglevService {
         sink: UnarySink<pb::FrontendInfo>,
     ) {
         let call = self.instrument.begin(&ctx, GrpcType::Unary);
-        reply(&ctx, call, sink, self.get_frontend_info(&req.name));
+        reply(&ctx, call, sink, frontend_info(&self.checker, &req.name));
     }
 
     fn list_backends(
@@ -250,7 +370,7 @@ impl Maglev for MaglevService {
 
     fn get_backend(&mut self, ctx: RpcContext, req: pb::GetBackendRequest, sink: UnarySink<pb::BackendInfo>) {
         let call = self.instrument.begin(&ctx, GrpcType::Unary);
-        reply(&ctx, call, sink, self.get_backend_info(&req.name));
+        reply(&ctx, call, sink, backend_info(&self.checker, &req.name));
     }
 
     fn list_health_checks(
@@ -288,7 +408,7 @@ impl Maglev for MaglevService {
         sink: UnarySink<pb::BackendInfo>,
     ) {
         let call = self.instrument.begin(&ctx, GrpcType::Unary);
-        reply(&ctx, call, sink, self.backend_action(&req.name, |backend| Command::Pause { backend }));
+        self.backend_action(&ctx, call, sink, &req.name, |backend| Command::Pause { backend });
     }
 
     fn resume_backend(
@@ -298,7 +418,7 @@ impl Maglev for MaglevService {
         sink: UnarySink<pb::BackendInfo>,
     ) {
         let call = self.instrument.begin(&ctx, GrpcType::Unary);
-        reply(&ctx, call, sink, self.backend_action(&req.name, |backend| Command::Resume { backend }));
+        self.backend_action(&ctx, call, sink, &req.name, |backend| Command::Resume { backend });
     }
 
     fn enable_backend(
@@ -308,7 +428,7 @@ impl Maglev for MaglevService {
         sink: UnarySink<pb::BackendInfo>,
     ) {
         let call = self.instrument.begin(&ctx, GrpcType::Unary);
-        reply(&ctx, call, sink, self.backend_action(&req.name, |backend| Command::Enable { backend }));
+        self.backend_action(&ctx, call, sink, &req.name, |backend| Command::Enable { backend });
     }
 
     fn disable_backend(
@@ -318,7 +438,7 @@ impl Maglev for MaglevService {
         sink: UnarySink<pb::BackendInfo>,
     ) {
         let call = self.instrument.begin(&ctx, GrpcType::Unary);
-        reply(&ctx, call, sink, self.backend_action(&req.name, |backend| Command::Disable { backend }));
+        self.backend_action(&ctx, call, sink, &req.name, |backend| Command::Disable { backend });
     }
 
     fn set_frontend_pool_backend_weight(
@@ -328,7 +448,7 @@ impl Maglev for MaglevService {
         sink: UnarySink<pb::FrontendInfo>,
     ) {
         let call = self.instrument.begin(&ctx, GrpcType::Unary);
-        reply(&ctx, call, sink, self.set_weight(&req));
+        self.set_weight(&ctx, call, sink, &req);
     }
 
     fn watch_events(
@@ -340,19 +460,27 @@ impl Maglev for MaglevService {
         let call = self.instrument.begin(&ctx, GrpcType::ServerStream);
         let filter = match WatchFilter::from_request(&req) {
             Ok(f) => f,
-            Err(m) => {
-                let st = status(RpcStatusCode::INVALID_ARGUMENT, m);
-                let code = instrument::code(&st);
-                ctx.spawn(async move {
-                    let _ = sink.fail(st).await;
-                    if let Some(call) = call {
-                        call.finish(code);
-                    }
-                });
-                return;
-            }
+            Err(m) => return fail_stream(&ctx, call, sink, status(RpcStatusCode::INVALID_ARGUMENT, m)),
         };
-        watch::spawn(ctx.peer(), filter, self.checker.clone(), self.shutdown.clone(), sink, call);
+        let Some(slot) = watch::Slot::take(&self.watch_streams, self.max_watch_streams) else {
+            let peer = ctx.peer();
+            warn!(
+                "watch-refused subscriber={} open={} detail={}",
+                Value(&peer),
+                self.max_watch_streams,
+                Value("the WatchEvents stream limit is reached (--max-watch-streams)")
+            );
+            let st = status(
+                RpcStatusCode::RESOURCE_EXHAUSTED,
+                format!(
+                    "too many WatchEvents streams: {} are open, the limit (--max-watch-streams); \
+                     close one or raise the limit",
+                    self.max_watch_streams
+                ),
+            );
+            return fail_stream(&ctx, call, sink, st);
+        };
+        watch::spawn(ctx.peer(), filter, self.checker.clone(), self.shutdown.clone(), sink, call, slot);
     }
 
     fn check_config(
@@ -362,7 +490,7 @@ impl Maglev for MaglevService {
         sink: UnarySink<pb::CheckConfigResponse>,
     ) {
         let call = self.instrument.begin(&ctx, GrpcType::Unary);
-        reply(&ctx, call, sink, Ok(self.config_check_response()));
+        self.in_background(&ctx, call, sink, |this| Ok(this.config_check_response()));
     }
 
     fn reload_config(
@@ -372,7 +500,7 @@ impl Maglev for MaglevService {
         sink: UnarySink<pb::ReloadConfigResponse>,
     ) {
         let call = self.instrument.begin(&ctx, GrpcType::Unary);
-        reply(&ctx, call, sink, self.reload_and_summarize());
+        self.in_background(&ctx, call, sink, |this| this.reload_and_summarize());
     }
 
     fn get_version(
@@ -405,9 +533,16 @@ impl Maglev for MaglevService {
         sink: UnarySink<pb::VPPLBState>,
     ) {
         let call = self.instrument.begin(&ctx, GrpcType::Unary);
-        let result =
-            self.vpp().and_then(|v| v.lb_state().map_err(vpp_status)).map(|s| convert::vpp_lb_state(&s));
-        reply(&ctx, call, sink, result);
+        let vpp = match self.vpp() {
+            Ok(v) => v,
+            Err(e) => return reply(&ctx, call, sink, Err(e)),
+        };
+        let deadline = ctx.deadline();
+        let out = answer_later(&ctx, call, sink);
+        vpp.lb_state(
+            Box::new(move || deadline.exceeded()),
+            Box::new(move |r| out.give(r.map(|s| convert::vpp_lb_state(&s)).map_err(vpp_status))),
+        );
     }
 
     fn sync_vpplb_state(
@@ -417,16 +552,23 @@ impl Maglev for MaglevService {
         sink: UnarySink<pb::SyncVPPLBStateResponse>,
     ) {
         let call = self.instrument.begin(&ctx, GrpcType::Unary);
-        let result = self.vpp().and_then(|v| {
-            let frontend = (!req.frontend.is_empty()).then_some(req.frontend.as_str());
-            if let Some(name) = frontend {
-                if !self.checker.snapshot().frontends.contains_key(name) {
-                    return Err(not_found("frontend", name));
-                }
+        let vpp = match self.vpp() {
+            Ok(v) => v,
+            Err(e) => return reply(&ctx, call, sink, Err(e)),
+        };
+        let frontend = (!req.frontend.is_empty()).then_some(req.frontend.as_str());
+        if let Some(name) = frontend {
+            if !self.checker.snapshot().frontends.contains_key(name) {
+                return reply(&ctx, call, sink, Err(not_found("frontend", name)));
             }
-            v.sync(frontend).map_err(vpp_status).map(|c| convert::sync_counts(&c))
-        });
-        reply(&ctx, call, sink, result);
+        }
+        let deadline = ctx.deadline();
+        let out = answer_later(&ctx, call, sink);
+        vpp.sync(
+            frontend,
+            Box::new(move || deadline.exceeded()),
+            Box::new(move |r| out.give(r.map(|c| convert::sync_counts(&c)).map_err(vpp_status))),
+        );
     }
 
     fn get_vpplb_counters(

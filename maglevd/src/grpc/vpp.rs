@@ -10,18 +10,26 @@ use std::time::SystemTime;
 
 use crate::config::Protocol;
 
-/// What the gRPC API asks of the VPP integration. Every method must answer
-/// quickly (read a published snapshot, or send a request to the VPP thread
-/// and wait for its reply with a bounded timeout): they run on gRPC
-/// completion-queue threads.
+/// Where an answer goes: called once, on whichever thread produced it
+/// (it completes the gRPC call without waiting).
+pub type Done<T> = Box<dyn FnOnce(Result<T, VppError>) + Send>;
+
+/// Whether the caller has stopped waiting (its deadline passed): a request
+/// still queued then is dropped, not run.
+pub type Expired = Box<dyn Fn() -> bool + Send>;
+
+/// What the gRPC API asks of the VPP integration. Every method returns at
+/// once, because they run on gRPC completion-queue threads: the quick ones
+/// read a published status; the ones that need VPP queue a request and hand
+/// `done` to the VPP thread, which calls it with the answer.
 pub trait VppService: Send + Sync {
     /// The connected VPP (GetVPPInfo).
     fn info(&self) -> Result<VppInfo, VppError>;
     /// The lb plugin's state as read from VPP now (GetVPPLBState).
-    fn lb_state(&self) -> Result<VppLbState, VppError>;
+    fn lb_state(&self, expired: Expired, done: Done<VppLbState>);
     /// Reconciles VPP with the desired state: one frontend's VIP, or
     /// everything when `frontend` is `None` (SyncVPPLBState).
-    fn sync(&self, frontend: Option<&str>) -> Result<SyncCounts, VppError>;
+    fn sync(&self, frontend: Option<&str>, expired: Expired, done: Done<SyncCounts>);
     /// The latest per-VIP counters (GetVPPLBCounters).
     fn counters(&self) -> Result<VppCounters, VppError>;
 }
@@ -38,14 +46,20 @@ pub enum VppError {
     FailedPrecondition(String),
     /// INTERNAL: VPP refused a request or answered something unexpected.
     Failed(String),
+    /// RESOURCE_EXHAUSTED: too many requests are queued for the VPP thread.
+    Exhausted(String),
+    /// DEADLINE_EXCEEDED: the request expired in the queue and was not run.
+    DeadlineExceeded(String),
 }
 
 impl fmt::Display for VppError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            VppError::Unavailable(m) | VppError::FailedPrecondition(m) | VppError::Failed(m) => {
-                f.write_str(m)
-            }
+            VppError::Unavailable(m)
+            | VppError::FailedPrecondition(m)
+            | VppError::Failed(m)
+            | VppError::Exhausted(m)
+            | VppError::DeadlineExceeded(m) => f.write_str(m),
             VppError::NotFound(what) => write!(f, "{what} not found"),
         }
     }

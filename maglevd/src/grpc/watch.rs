@@ -1,10 +1,14 @@
 //! WatchEvents: one dedicated thread per stream forwards the checker's
-//! transition events and the log broadcaster's records to the client.
+//! transition events and the log broadcaster's records to the client. The
+//! number of streams (so of threads) is capped: one more is refused with
+//! RESOURCE_EXHAUSTED.
 //!
 //! Both sources have a bounded queue per subscriber. A client that does not
 //! keep up stalls its sender, its queue fills, the source drops it, and the
 //! stream ends with RESOURCE_EXHAUSTED; the daemon never waits for it.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
 
@@ -25,6 +29,27 @@ pub const QUEUE_CAPACITY: usize = 1024;
 
 /// How often an idle stream checks whether its client is still there.
 const IDLE_CHECK: Duration = Duration::from_secs(1);
+
+/// The default of `--max-watch-streams`.
+pub const DEFAULT_MAX_STREAMS: usize = 64;
+
+/// One open stream's place under the cap; given back when dropped.
+pub struct Slot(Arc<AtomicUsize>);
+
+impl Slot {
+    /// A place if fewer than `max` streams are open.
+    pub fn take(open: &Arc<AtomicUsize>, max: usize) -> Option<Slot> {
+        open.fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| (n < max).then_some(n + 1))
+            .ok()
+            .map(|_| Slot(open.clone()))
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
 
 /// What a subscriber asked for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -75,9 +100,11 @@ pub fn spawn(
     shutdown: Receiver<()>,
     sink: ServerStreamingSink<pb::Event>,
     call: Option<GrpcCall>,
+    slot: Slot,
 ) {
     let name = "grpc-watch".to_string();
     let spawned = thread::Builder::new().name(name).spawn(move || {
+        let _slot = slot;
         let mut out = StreamSender::new(sink);
         let end = forward(&filter, &checker, &shutdown, &mut out, call.as_ref());
         let code = end.code();
@@ -214,6 +241,16 @@ mod tests {
         assert_eq!(f, WatchFilter { backend: false, frontend: false, log: Some(LevelFilter::Debug) });
         let f = WatchFilter::from_request(&req(true, "", true, false)).unwrap();
         assert_eq!(f, WatchFilter { backend: true, frontend: false, log: Some(LevelFilter::Info) });
+    }
+
+    #[test]
+    fn slots_are_capped_and_given_back() {
+        let open = Arc::new(AtomicUsize::new(0));
+        let a = Slot::take(&open, 2).expect("first");
+        let _b = Slot::take(&open, 2).expect("second");
+        assert!(Slot::take(&open, 2).is_none(), "a third is refused");
+        drop(a);
+        assert!(Slot::take(&open, 2).is_some(), "a freed place is reused");
     }
 
     #[test]

@@ -157,6 +157,7 @@ fn every_family_of_the_spec_is_exported_with_its_type() {
         ("maglev_probe_schedule_lateness_seconds", "histogram"),
         ("maglev_backend_transitions_total", "counter"),
         ("maglev_vpp_connected", "gauge"),
+        ("maglev_vpp_stats_connected", "gauge"),
         ("maglev_vpp_uptime_seconds", "gauge"),
         ("maglev_vpp_connected_seconds", "gauge"),
         ("maglev_vpp_info", "gauge"),
@@ -294,6 +295,7 @@ fn connected_sample() -> VppSample {
     let now = SystemTime::now();
     VppSample {
         connected: true,
+        stats_connected: true,
         version: "26.10-rc0~123".into(),
         build_date: "2026-10-01T00:00:00".into(),
         pid: 4242,
@@ -340,6 +342,7 @@ fn vpp_families_come_from_the_source_and_the_pushed_counts() {
     m.vpp_lbsync("all", "vip_removed", 0);
     let (_, s) = scrape(&m);
     assert_eq!(value(&s, "maglev_vpp_connected", &[]), 1.0);
+    assert_eq!(value(&s, "maglev_vpp_stats_connected", &[]), 1.0);
     let uptime = value(&s, "maglev_vpp_uptime_seconds", &[]);
     assert!((3599.0..3700.0).contains(&uptime), "uptime {uptime}");
     let connected = value(&s, "maglev_vpp_connected_seconds", &[]);

@@ -25,7 +25,10 @@ pub const LBSYNC_KINDS: [&str; 5] =
 /// What the VPP integration knows at one moment, for one scrape.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct VppSample {
+    /// The API socket.
     pub connected: bool,
+    /// The stats segment (counters only; independent of `connected`).
+    pub stats_connected: bool,
     /// `show_version` of the connected VPP (ignored while disconnected).
     pub version: String,
     pub build_date: String,
@@ -120,8 +123,11 @@ impl Metrics {
     }
 }
 
-const CONNECTED: (&str, &str) =
-    ("maglev_vpp_connected", "1 while maglevd is connected to VPP's API and stats sockets.");
+const CONNECTED: (&str, &str) = ("maglev_vpp_connected", "1 while maglevd is connected to VPP's API socket.");
+const STATS_CONNECTED: (&str, &str) = (
+    "maglev_vpp_stats_connected",
+    "1 while maglevd has VPP's stats segment mapped (counters only; programming does not need it).",
+);
 const UPTIME: (&str, &str) = ("maglev_vpp_uptime_seconds", "Seconds since VPP booted (its /sys/boottime).");
 const CONNECTED_SECONDS: (&str, &str) =
     ("maglev_vpp_connected_seconds", "Seconds since maglevd connected to VPP.");
@@ -149,6 +155,7 @@ impl VppCollector {
     pub fn new(source: VppSourceSlot) -> Self {
         let descs = vec![
             desc(CONNECTED.0, CONNECTED.1, &[]),
+            desc(STATS_CONNECTED.0, STATS_CONNECTED.1, &[]),
             desc(UPTIME.0, UPTIME.1, &[]),
             desc(CONNECTED_SECONDS.0, CONNECTED_SECONDS.1, &[]),
             desc(INFO.0, INFO.1, L_INFO),
@@ -175,12 +182,14 @@ impl Collector for VppCollector {
 /// The VPP families for `sample` (`None`: VPP integration off) at `now`.
 pub(super) fn families(sample: Option<&VppSample>, now: SystemTime) -> Vec<MetricFamily> {
     let mut connected = Family::gauge(CONNECTED.0, CONNECTED.1, &[]);
+    let mut stats_connected = Family::gauge(STATS_CONNECTED.0, STATS_CONNECTED.1, &[]);
+    stats_connected.add(&[], f64::from(u8::from(sample.is_some_and(|s| s.connected && s.stats_connected))));
     let sample = sample.filter(|s| s.connected);
     connected.add(&[], f64::from(u8::from(sample.is_some())));
-    let Some(s) = sample else { return vec![connected.finish()] };
+    let Some(s) = sample else { return vec![connected.finish(), stats_connected.finish()] };
 
     let since = |t: Option<SystemTime>| t.map(|t| now.duration_since(t).unwrap_or_default().as_secs_f64());
-    let mut out = vec![connected.finish()];
+    let mut out = vec![connected.finish(), stats_connected.finish()];
     if let Some(v) = since(s.boot_time) {
         let mut f = Family::gauge(UPTIME.0, UPTIME.1, &[]);
         f.add(&[], v);

@@ -24,10 +24,11 @@ impl VppStatusSource for VppHandle {
         let info = s.info.as_ref();
         Some(VppSample {
             connected: s.connected,
+            stats_connected: s.stats_connected,
             version: info.map(|i| i.version.clone()).unwrap_or_default(),
             build_date: info.map(|i| i.build_date.clone()).unwrap_or_default(),
             pid: info.map(|i| i.pid).unwrap_or_default(),
-            boot_time: info.map(|i| i.boot_time),
+            boot_time: info.and_then(|i| i.boot_time),
             connect_time: info.map(|i| i.connect_time),
             vips: s
                 .counters

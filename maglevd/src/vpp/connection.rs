@@ -1,5 +1,7 @@
-//! The API socket and the stats segment as one unit: both are connected
-//! together, and when either fails both are dropped.
+//! The two VPP sockets, each with a life of its own: the API connection,
+//! which programming needs, and the stats segment, which only the counters
+//! need. Losing the stats side (its socket gone, its heartbeat stalled)
+//! degrades the counters and nothing else; it reconnects on its own.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -28,18 +30,17 @@ const CORE_MESSAGES: &[&str] = &[
     LbVipDetails::NAME_CRC,
 ];
 
+/// The API connection.
 pub(super) struct VppConn {
     pub api: Connection,
-    pub stats: StatsClient,
+    /// Without the boot time, which comes from the stats segment.
     pub info: VppInfo,
     /// `None` when writable; otherwise what is missing.
     pub not_writable: Option<String>,
-    heartbeat: u64,
-    heartbeat_changed: Instant,
 }
 
 impl VppConn {
-    /// Connects both sockets, checks the message table and reads VPP's
+    /// Connects the API socket, checks the message table and reads VPP's
     /// identity. The error is the `reason=` of the log line.
     pub fn connect(opts: &VppOptions, observer: Arc<dyn VppObserver>) -> Result<VppConn, String> {
         let copts = ConnectOptions {
@@ -63,26 +64,54 @@ impl VppConn {
         };
         let version = api.show_version().map_err(|e| format!("show_version: {e}"))?;
         let pid = api.control_ping().map_err(|e| format!("control_ping: {e}"))?;
-        let mut stats = StatsClient::connect(&opts.stats_socket)
-            .map_err(|e| format!("stats segment {}: {e}", opts.stats_socket.display()))?;
-        let boot = stats.boottime().map_err(|e| format!("stats /sys/boottime: {e}"))?;
-        let heartbeat = stats.heartbeat().unwrap_or(0);
         let info = VppInfo {
             version: version.version,
             build_date: version.build_date,
             build_directory: version.build_directory,
             pid,
-            boot_time: UNIX_EPOCH + Duration::from_secs(boot),
+            boot_time: None,
             connect_time: SystemTime::now(),
         };
-        Ok(VppConn { api, stats, info, not_writable, heartbeat, heartbeat_changed: Instant::now() })
+        Ok(VppConn { api, info, not_writable })
     }
 
-    /// control_ping plus the stats heartbeat: an error means drop both.
-    /// `stall` is how long the heartbeat may stand still.
+    /// control_ping: an error means drop the connection.
+    pub fn check_alive(&mut self) -> Result<(), String> {
+        self.api.control_ping().map(drop).map_err(|e| format!("control_ping: {e}"))
+    }
+
+    pub fn close(self) {
+        let _ = self.api.close();
+    }
+}
+
+/// The mapped stats segment.
+pub(super) struct StatsConn {
+    pub client: StatsClient,
+    /// `/sys/boottime`.
+    pub boot_time: SystemTime,
+    heartbeat: u64,
+    heartbeat_changed: Instant,
+}
+
+impl StatsConn {
+    pub fn connect(opts: &VppOptions) -> Result<StatsConn, String> {
+        let mut client = StatsClient::connect(&opts.stats_socket)
+            .map_err(|e| format!("stats segment {}: {e}", opts.stats_socket.display()))?;
+        let boot = client.boottime().map_err(|e| format!("stats /sys/boottime: {e}"))?;
+        let heartbeat = client.heartbeat().unwrap_or(0);
+        Ok(StatsConn {
+            client,
+            boot_time: UNIX_EPOCH + Duration::from_secs(boot),
+            heartbeat,
+            heartbeat_changed: Instant::now(),
+        })
+    }
+
+    /// Watches `/sys/heartbeat`: an error means drop the mapping (VPP
+    /// restarted, or hung). `stall` is how long it may stand still.
     pub fn check_alive(&mut self, stall: Duration) -> Result<(), String> {
-        self.api.control_ping().map_err(|e| format!("control_ping: {e}"))?;
-        let hb = self.stats.heartbeat().map_err(|e| format!("stats heartbeat: {e}"))?;
+        let hb = self.client.heartbeat().map_err(|e| format!("stats heartbeat: {e}"))?;
         if hb != self.heartbeat {
             self.heartbeat = hb;
             self.heartbeat_changed = Instant::now();
@@ -93,9 +122,5 @@ impl VppConn {
             ));
         }
         Ok(())
-    }
-
-    pub fn close(self) {
-        let _ = self.api.close();
     }
 }

@@ -3,8 +3,10 @@
 //! to the checker's decision, and reads the per-VIP counters.
 //!
 //! Other threads talk to it through [`VppHandle`]: cheap reads come from a
-//! published [`VppStatus`]; anything that needs the socket is a request
-//! answered by the thread.
+//! published [`VppStatus`]; anything that needs the socket is a request on
+//! a bounded queue, and the thread hands its answer to the request's
+//! [`Reply`] (nobody waits for it: a gRPC handler passes a reply that
+//! completes its call).
 
 mod connection;
 mod counters;
@@ -76,8 +78,9 @@ pub struct VppInfo {
     pub build_date: String,
     pub build_directory: String,
     pub pid: u32,
-    /// From `/sys/boottime` (whole seconds).
-    pub boot_time: SystemTime,
+    /// From `/sys/boottime` (whole seconds); `None` while the stats
+    /// segment is not mapped.
+    pub boot_time: Option<SystemTime>,
     pub connect_time: SystemTime,
 }
 
@@ -103,7 +106,8 @@ pub struct VipState {
     /// The frontend whose VIP this is (`None`: not maglevd's).
     pub frontend: Option<String>,
     pub encap: Option<LbEncapType>,
-    pub src_ip_sticky: bool,
+    /// `None`: the CLI text did not describe this VIP.
+    pub src_ip_sticky: Option<bool>,
     pub index: Option<u32>,
     pub flow_table_length: Option<u32>,
     pub ases: Vec<AsState>,
@@ -159,6 +163,11 @@ pub enum VppError {
     FailedPrecondition(String),
     /// INTERNAL/UNAVAILABLE: an API call failed.
     Api(String),
+    /// RESOURCE_EXHAUSTED: the request queue is full.
+    Busy(String),
+    /// DEADLINE_EXCEEDED: the caller stopped waiting before the VPP thread
+    /// got to the request, so it was not run.
+    Expired,
 }
 
 impl fmt::Display for VppError {
@@ -166,7 +175,10 @@ impl fmt::Display for VppError {
         match self {
             VppError::Disconnected(r) => write!(f, "VPP is not connected: {r}"),
             VppError::NotFound(what) => write!(f, "{what} not found"),
-            VppError::FailedPrecondition(m) | VppError::Api(m) => f.write_str(m),
+            VppError::FailedPrecondition(m) | VppError::Api(m) | VppError::Busy(m) => f.write_str(m),
+            VppError::Expired => {
+                f.write_str("the deadline passed before the VPP thread got to the request; it was not run")
+            }
         }
     }
 }
@@ -176,21 +188,69 @@ impl std::error::Error for VppError {}
 /// What other threads may read without asking the VPP thread.
 #[derive(Debug, Clone, Default)]
 pub struct VppStatus {
+    /// The API socket (what programming needs).
     pub connected: bool,
+    /// The stats segment (what counters need); independent of `connected`.
+    pub stats_connected: bool,
     /// Why not connected (or what is missing when not writable).
     pub reason: String,
     pub info: Option<VppInfo>,
     /// False when VPP lacks the weight API: maglevd then never writes.
     pub writable: bool,
     pub warmup_done: bool,
-    /// Latest counters (empty while disconnected).
+    /// Latest counters (empty while either side is disconnected).
     pub counters: Arc<Vec<VipCounters>>,
 }
 
+impl VppStatus {
+    /// Whether maglevd can keep the dataplane right: the warmup is over and
+    /// VPP is connected with the weight API. What `grpc.health` reports.
+    pub fn ready(&self) -> bool {
+        self.warmup_done && self.connected && self.writable
+    }
+}
+
+/// Requests queued for the VPP thread before callers are told it is busy.
+pub const REQUEST_QUEUE: usize = 64;
+
+/// Where the answer to a request goes. `expired` is asked when the VPP
+/// thread takes the request: one whose caller has stopped waiting is
+/// dropped, not run.
+pub struct Reply<T> {
+    expired: Box<dyn Fn() -> bool + Send>,
+    done: Box<dyn FnOnce(Result<T, VppError>) + Send>,
+}
+
+impl<T> Reply<T> {
+    pub fn new(
+        expired: impl Fn() -> bool + Send + 'static,
+        done: impl FnOnce(Result<T, VppError>) + Send + 'static,
+    ) -> Reply<T> {
+        Reply { expired: Box::new(expired), done: Box::new(done) }
+    }
+
+    /// A reply that blocks nobody and is never late: for callers that
+    /// wait on a channel of their own.
+    pub fn channel(tx: Sender<Result<T, VppError>>) -> Reply<T>
+    where
+        T: Send + 'static,
+    {
+        Reply::new(|| false, move |r| drop(tx.send(r)))
+    }
+
+    pub fn is_expired(&self) -> bool {
+        (self.expired)()
+    }
+
+    pub fn send(self, result: Result<T, VppError>) {
+        (self.done)(result)
+    }
+}
+
 enum Request {
-    LbState(Sender<Result<LbState, VppError>>),
-    Sync(Option<String>, Sender<Result<SyncSummary, VppError>>),
-    RefreshCounters(Sender<Result<Arc<Vec<VipCounters>>, VppError>>),
+    LbState(Reply<LbState>),
+    Sync(Option<String>, Reply<SyncSummary>),
+    RefreshCounters(Reply<Arc<Vec<VipCounters>>>),
     /// A reload happened: push lb_conf if changed, then a full sync.
     Reloaded,
     Stop,
@@ -218,14 +278,25 @@ impl VppHandle {
         }
     }
 
-    /// `GetVPPLBState`: read from VPP now.
-    pub fn lb_state(&self) -> Result<LbState, VppError> {
-        self.ask(Request::LbState)
+    /// `GetVPPLBState`: read from VPP now; the answer goes to `reply`.
+    pub fn lb_state_then(&self, reply: Reply<LbState>) {
+        self.submit(Request::LbState, reply)
     }
 
-    /// `SyncVPPLBState`: a full sync, or one frontend's.
+    /// `SyncVPPLBState`: a full sync, or one frontend's; the answer goes
+    /// to `reply`.
+    pub fn sync_then(&self, frontend: Option<String>, reply: Reply<SyncSummary>) {
+        self.submit(|r| Request::Sync(frontend, r), reply)
+    }
+
+    /// `GetVPPLBState`, waiting for the answer (not for gRPC handlers).
+    pub fn lb_state(&self) -> Result<LbState, VppError> {
+        self.wait(|r| self.lb_state_then(r))
+    }
+
+    /// `SyncVPPLBState`, waiting for the answer (not for gRPC handlers).
     pub fn sync(&self, frontend: Option<String>) -> Result<SyncSummary, VppError> {
-        self.ask(|tx| Request::Sync(frontend, tx))
+        self.wait(|r| self.sync_then(frontend, r))
     }
 
     /// `GetVPPLBCounters`: the latest counters (refreshed every few seconds).
@@ -237,21 +308,60 @@ impl VppHandle {
         Ok(s.counters.clone())
     }
 
-    /// Reads the counters now (on demand).
+    /// Reads the counters now (on demand), waiting for the answer.
     pub fn refresh_counters(&self) -> Result<Arc<Vec<VipCounters>>, VppError> {
-        self.ask(Request::RefreshCounters)
+        self.wait(|r| self.submit(Request::RefreshCounters, r))
     }
 
-    /// Tells the VPP thread a reload was applied.
+    /// Tells the VPP thread a reload was applied. Waits for room in the
+    /// queue (called from the signal and config threads, never from a
+    /// completion-queue thread): a reload must not be lost.
     pub fn reloaded(&self) {
         let _ = self.tx.send(Request::Reloaded);
     }
 
-    fn ask<T>(&self, make: impl FnOnce(Sender<Result<T, VppError>>) -> Request) -> Result<T, VppError> {
+    /// Queues a request without waiting; a full queue or a stopped thread
+    /// answers at once.
+    fn submit<T>(&self, make: impl FnOnce(Reply<T>) -> Request, reply: Reply<T>) {
+        use crossbeam_channel::TrySendError;
+        match self.tx.try_send(make(reply)) {
+            Ok(()) => {}
+            Err(TrySendError::Full(req)) => req.refuse(VppError::Busy(format!(
+                "the VPP thread is busy: {REQUEST_QUEUE} requests are already queued; retry later"
+            ))),
+            Err(TrySendError::Disconnected(req)) => {
+                req.refuse(VppError::Disconnected("maglevd is shutting down".into()))
+            }
+        }
+    }
+
+    fn wait<T: Send + 'static>(&self, submit: impl FnOnce(Reply<T>)) -> Result<T, VppError> {
         let (tx, rx) = crossbeam_channel::bounded(1);
-        self.tx.send(make(tx)).map_err(|_| VppError::Disconnected("maglevd is shutting down".into()))?;
+        submit(Reply::channel(tx));
         rx.recv_timeout(self.timeout)
             .map_err(|_| VppError::Api("the VPP thread did not answer in time".into()))?
+    }
+}
+
+impl Request {
+    /// Answers a request that will not run.
+    fn refuse(self, e: VppError) {
+        match self {
+            Request::LbState(r) => r.send(Err(e)),
+            Request::Sync(_, r) => r.send(Err(e)),
+            Request::RefreshCounters(r) => r.send(Err(e)),
+            Request::Reloaded | Request::Stop => {}
+        }
+    }
+
+    /// Whether the caller has stopped waiting for it.
+    fn is_expired(&self) -> bool {
+        match self {
+            Request::LbState(r) => r.is_expired(),
+            Request::Sync(_, r) => r.is_expired(),
+            Request::RefreshCounters(r) => r.is_expired(),
+            Request::Reloaded | Request::Stop => false,
+        }
     }
 }
 
@@ -262,21 +372,22 @@ pub struct Vpp {
 }
 
 impl Vpp {
-    /// Starts the VPP thread. `on_warmup_done` runs once, when the warmup
-    /// ends (the gRPC health service turns SERVING).
+    /// Starts the VPP thread. `on_ready` is called on the VPP thread with
+    /// [`VppStatus::ready`] whenever it changes (the gRPC health service
+    /// follows it), starting with `false`.
     pub fn start(
         opts: VppOptions,
         checker: CheckerHandle,
         observer: Arc<dyn VppObserver>,
-        on_warmup_done: Box<dyn FnOnce() + Send>,
+        on_ready: Box<dyn Fn(bool) + Send>,
     ) -> std::io::Result<Vpp> {
-        let (tx, rx) = crossbeam_channel::unbounded();
+        let (tx, rx) = crossbeam_channel::bounded(REQUEST_QUEUE);
         let status =
             Arc::new(RwLock::new(VppStatus { reason: "not connected yet".into(), ..VppStatus::default() }));
         // Long enough for a full sync of a large config on a slow VPP.
         let timeout = opts.request_timeout * 6;
         let handle = VppHandle { tx, status: status.clone(), timeout };
-        let worker = worker::Worker::new(opts, checker, observer, status, on_warmup_done);
+        let worker = worker::Worker::new(opts, checker, observer, status, on_ready);
         let thread = std::thread::Builder::new().name("vpp".into()).spawn(move || worker.run(rx))?;
         Ok(Vpp { handle, thread: Some(thread) })
     }

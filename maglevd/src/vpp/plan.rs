@@ -16,8 +16,9 @@ pub struct ActualVip {
     pub key: VipKey,
     /// `None` when VPP reported an encap this version does not know.
     pub encap: Option<LbEncapType>,
-    /// From `show lb vips verbose` (not in the dump).
-    pub src_ip_sticky: bool,
+    /// From `show lb vips verbose` (not in the dump); `None` when that text
+    /// did not give it (never a reason to recreate the VIP).
+    pub src_ip_sticky: Option<bool>,
     /// VPP's pool index (for counters), from the CLI.
     pub index: Option<u32>,
     pub ases: BTreeMap<IpAddr, ActualAs>,
@@ -82,8 +83,11 @@ pub fn recreate_reason(want: &DesiredVip, have: &ActualVip) -> Option<String> {
             want.settings.encap
         ));
     }
-    if have.src_ip_sticky != want.settings.src_ip_sticky {
-        return Some(format!("src-ip-sticky {} -> {}", have.src_ip_sticky, want.settings.src_ip_sticky));
+    match have.src_ip_sticky {
+        Some(sticky) if sticky != want.settings.src_ip_sticky => {
+            return Some(format!("src-ip-sticky {sticky} -> {}", want.settings.src_ip_sticky));
+        }
+        _ => {}
     }
     None
 }
@@ -192,7 +196,7 @@ mod tests {
         ActualVip {
             key: k,
             encap: Some(if k.addr.is_ipv4() { LbEncapType::Gre4 } else { LbEncapType::Gre6 }),
-            src_ip_sticky: sticky,
+            src_ip_sticky: Some(sticky),
             index: Some(1),
             ases: ases
                 .iter()
@@ -297,6 +301,16 @@ mod tests {
         assert!(recreate_reason(&w[&k], &h).is_some_and(|r| r.contains("encap")));
         h.encap = None;
         assert_eq!(recreate_reason(&w[&k], &h), None);
+    }
+
+    #[test]
+    fn unknown_sticky_does_not_recreate() {
+        let k = key("192.0.2.1", 80);
+        let w = map(vec![(k, want(k, true, &[("10.0.0.1", 100, false)]))]);
+        let mut h = have(k, false, &[("10.0.0.1", 100, true)]);
+        h.src_ip_sticky = None;
+        assert_eq!(recreate_reason(&w[&k], &h), None);
+        assert_eq!(plan(&w, &map(vec![(k, h)]), true), vec![]);
     }
 
     #[test]

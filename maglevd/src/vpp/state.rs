@@ -1,7 +1,8 @@
 //! Reading what VPP holds: VIPs from `lb_vip_dump`, ASes from
 //! `lb_as_v2_dump` (all, filtered here: VPP's filter never matches an IPv4
 //! VIP written normally), and `src_ip_sticky` plus the VIP index from
-//! `show lb vips verbose`.
+//! `show lb vips verbose`. A VIP that text does not describe keeps both
+//! unknown (`None`): a parse miss must never look like a difference.
 
 use std::collections::BTreeMap;
 
@@ -36,13 +37,7 @@ pub(super) fn read(api: &mut Connection, with_conf: bool) -> Result<Actual, ApiE
         flow_table_length.insert(v.key, v.flow_table_length);
         vips.insert(
             v.key,
-            ActualVip {
-                key: v.key,
-                encap: v.encap,
-                src_ip_sticky: false,
-                index: None,
-                ases: BTreeMap::new(),
-            },
+            ActualVip { key: v.key, encap: v.encap, src_ip_sticky: None, index: None, ases: BTreeMap::new() },
         );
     }
     for a in api.lb_as_v2_dump()? {
@@ -58,7 +53,7 @@ pub(super) fn read(api: &mut Connection, with_conf: bool) -> Result<Actual, ApiE
             continue;
         }
         if let Some(vip) = vips.get_mut(&cli.key()) {
-            vip.src_ip_sticky = cli.src_ip_sticky;
+            vip.src_ip_sticky = Some(cli.src_ip_sticky);
             vip.index = Some(cli.index);
         }
     }

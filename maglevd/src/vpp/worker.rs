@@ -13,7 +13,7 @@ use vppapi::client::LbGlobalConf;
 use vppapi::error::ApiError;
 use vppapi::lb::VipKey;
 
-use super::connection::VppConn;
+use super::connection::{StatsConn, VppConn};
 use super::counters::{self, RouteIndexes};
 use super::desired::{desired_vips, frontend_ready, DesiredVip};
 use super::plan::{plan, recreate_reason, ActualVip, Op};
@@ -40,8 +40,14 @@ pub(super) struct Worker {
     checker: CheckerHandle,
     observer: Arc<dyn VppObserver>,
     status: Arc<RwLock<VppStatus>>,
-    on_warmup_done: Option<Box<dyn FnOnce() + Send>>,
+    on_ready: Box<dyn Fn(bool) + Send>,
+    /// The last value given to `on_ready`.
+    ready: bool,
     conn: Option<VppConn>,
+    /// Lives on its own: losing it degrades only the counters.
+    stats: Option<StatsConn>,
+    next_stats_connect: Instant,
+    last_stats_failure: String,
     warmup: Warmup,
     last_phase: Phase,
     /// The lb_conf last pushed on this connection.
@@ -58,6 +64,8 @@ pub(super) struct Worker {
     next_counters: Instant,
     next_full_sync: Instant,
     last_failure: String,
+    /// VIPs `show lb vips verbose` did not describe, already warned about.
+    unparsed: BTreeSet<VipKey>,
 }
 
 impl Worker {
@@ -66,7 +74,7 @@ impl Worker {
         checker: CheckerHandle,
         observer: Arc<dyn VppObserver>,
         status: Arc<RwLock<VppStatus>>,
-        on_warmup_done: Box<dyn FnOnce() + Send>,
+        on_ready: Box<dyn Fn(bool) + Send>,
     ) -> Worker {
         let now = Instant::now();
         let lb = checker.snapshot().config.vpp.lb.clone();
@@ -77,8 +85,12 @@ impl Worker {
             checker,
             observer,
             status,
-            on_warmup_done: Some(on_warmup_done),
+            on_ready,
+            ready: false,
             conn: None,
+            stats: None,
+            next_stats_connect: now,
+            last_stats_failure: String::new(),
             warmup,
             last_phase,
             pushed_conf: None,
@@ -93,6 +105,7 @@ impl Worker {
             next_counters: now,
             next_full_sync: now + lb.sync_interval,
             last_failure: String::new(),
+            unparsed: BTreeSet::new(),
         }
     }
 
@@ -151,9 +164,24 @@ impl Worker {
         }
     }
 
+    /// Tells `on_ready` when [`VppStatus::ready`] changed.
+    fn publish_ready(&mut self) {
+        let ready = self.status.read().ready();
+        if ready != self.ready {
+            self.ready = ready;
+            info!("vpp-ready ready={ready}");
+            (self.on_ready)(ready);
+        }
+    }
+
     fn next_deadline(&self) -> Instant {
         let mut d = if self.conn.is_some() {
-            self.next_ping.min(self.next_counters).min(self.next_full_sync).min(self.next_liveness)
+            let d = self.next_ping.min(self.next_counters).min(self.next_full_sync).min(self.next_liveness);
+            if self.stats.is_none() {
+                d.min(self.next_stats_connect)
+            } else {
+                d
+            }
         } else {
             self.next_connect
         };
@@ -183,12 +211,18 @@ impl Worker {
         }
         if now >= self.next_ping {
             self.next_ping = now + self.opts.ping;
-            let stall = self.opts.ping * 3;
-            let alive = self.conn.as_mut().map(|c| c.check_alive(stall)).unwrap_or(Ok(()));
+            let alive = self.conn.as_mut().map(|c| c.check_alive()).unwrap_or(Ok(()));
             if let Err(reason) = alive {
                 self.disconnect(&reason);
                 return;
             }
+            let stall = self.opts.ping * 3;
+            if let Some(Err(reason)) = self.stats.as_mut().map(|s| s.check_alive(stall)) {
+                self.disconnect_stats(&reason);
+            }
+        }
+        if self.stats.is_none() && now >= self.next_stats_connect {
+            self.connect_stats();
         }
         if now >= self.next_full_sync {
             self.next_full_sync = now + self.config().vpp.lb.sync_interval;
@@ -225,9 +259,7 @@ impl Worker {
                 }
                 info!("vpp-warmup-done");
                 self.status.write().warmup_done = true;
-                if let Some(f) = self.on_warmup_done.take() {
-                    f();
-                }
+                self.publish_ready();
             }
         }
     }
@@ -237,14 +269,8 @@ impl Worker {
     fn connect(&mut self) {
         match VppConn::connect(&self.opts, self.observer.clone()) {
             Ok(conn) => {
-                let boottime = conn
-                    .info
-                    .boot_time
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map(|d| d.as_secs())
-                    .unwrap_or(0);
                 info!(
-                    "vpp-connect version={} pid={} build-date={} boottime={boottime}",
+                    "vpp-connect version={} pid={} build-date={}",
                     Value(&conn.info.version),
                     conn.info.pid,
                     Value(&conn.info.build_date)
@@ -261,6 +287,9 @@ impl Worker {
                 }
                 self.last_failure.clear();
                 self.conn = Some(conn);
+                // A new connection may be a new VPP, with a new segment.
+                self.stats = None;
+                self.connect_stats();
                 self.pushed_conf = None;
                 self.routes.clear();
                 let now = Instant::now();
@@ -269,6 +298,8 @@ impl Worker {
                 self.next_full_sync = now + self.config().vpp.lb.sync_interval;
                 self.push_conf();
                 let _ = self.full_sync();
+                // Ready once VPP holds what maglevd wants, not before.
+                self.publish_ready();
             }
             Err(reason) => {
                 if reason != self.last_failure {
@@ -298,8 +329,63 @@ impl Worker {
             s.reason = reason.to_string();
             s.counters = Arc::new(Vec::new());
         }
+        self.publish_ready();
         self.last_vips.clear();
         self.next_connect = Instant::now() + self.opts.retry;
+    }
+
+    /// Maps the stats segment; on failure, retries later on its own.
+    fn connect_stats(&mut self) {
+        match StatsConn::connect(&self.opts) {
+            Ok(stats) => {
+                let boottime =
+                    stats.boot_time.duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+                info!("vpp-stats-connect boottime={boottime}");
+                {
+                    let mut s = self.status.write();
+                    s.stats_connected = true;
+                    if let Some(info) = s.info.as_mut() {
+                        info.boot_time = Some(stats.boot_time);
+                    }
+                }
+                self.last_stats_failure.clear();
+                self.stats = Some(stats);
+                self.next_counters = Instant::now();
+            }
+            Err(reason) => {
+                if reason != self.last_stats_failure {
+                    warn!(
+                        "vpp-stats-connect-failed reason={} retry-in={}s detail={}",
+                        Value(&reason),
+                        self.opts.retry.as_secs(),
+                        Value("counters are unavailable; programming VPP goes on")
+                    );
+                    self.last_stats_failure = reason;
+                }
+                self.next_stats_connect = Instant::now() + self.opts.retry;
+            }
+        }
+    }
+
+    /// Drops the stats mapping only: programming goes on without counters.
+    fn disconnect_stats(&mut self, reason: &str) {
+        self.stats = None;
+        warn!(
+            "vpp-stats-disconnect reason={} retry-in={}s detail={}",
+            Value(reason),
+            self.opts.retry.as_secs(),
+            Value("counters are unavailable; programming VPP goes on")
+        );
+        self.last_stats_failure = reason.to_string();
+        {
+            let mut s = self.status.write();
+            s.stats_connected = false;
+            s.counters = Arc::new(Vec::new());
+            if let Some(info) = s.info.as_mut() {
+                info.boot_time = None;
+            }
+        }
+        self.next_stats_connect = Instant::now() + self.opts.retry;
     }
 
     /// Drops the connection on transport errors; other errors are the caller's.
@@ -434,6 +520,7 @@ impl Worker {
             Ok(a) => a,
             Err(e) => return Err(self.api_failed("read lb state", &e)),
         };
+        self.warn_unparsed(&actual.vips);
         for (key, w) in want {
             if let Some(reason) = actual.vips.get(key).and_then(|h| recreate_reason(w, h)) {
                 info!(
@@ -448,7 +535,7 @@ impl Worker {
         let vip_changes = ops.iter().any(|o| matches!(o, Op::AddVip { .. } | Op::DelVip { .. }));
         let observer = self.observer.clone();
         let conn = self.writable_conn()?;
-        let result = super::sync::apply(&mut conn.api, &ops, scope, observer.as_ref());
+        let result = super::sync::apply(&mut conn.api, &ops, scope, observer.as_ref(), |_| {});
         if vip_changes {
             self.routes.clear();
         }
@@ -475,6 +562,25 @@ impl Worker {
             started.elapsed().as_millis()
         );
         Ok(summary)
+    }
+
+    /// Warns once per VIP that `show lb vips verbose` did not describe
+    /// (again if it recovers and breaks once more).
+    fn warn_unparsed(&mut self, vips: &BTreeMap<VipKey, ActualVip>) {
+        let missed = |v: &ActualVip| v.src_ip_sticky.is_none() || v.index.is_none();
+        self.unparsed.retain(|k| vips.get(k).is_some_and(missed));
+        for (key, v) in vips {
+            if missed(v) && self.unparsed.insert(*key) {
+                warn!(
+                    "vpp-cli-unparsed vip={} detail={}",
+                    Value(&key.to_string()),
+                    Value(
+                        "show lb vips verbose did not describe this VIP: its src-ip-sticky flag and index are \
+                         unknown, so it is never recreated for them and has no counters"
+                    )
+                );
+            }
+        }
     }
 
     /// Records the VIPs (for counter indexes) and which frontend owns each;
@@ -506,6 +612,12 @@ impl Worker {
     fn refresh_counters(&mut self) -> Result<Arc<Vec<VipCounters>>, VppError> {
         let reason = self.status.read().reason.clone();
         let Some(conn) = self.conn.as_mut() else { return Err(VppError::Disconnected(reason)) };
+        let Some(stats) = self.stats.as_mut() else {
+            return Err(VppError::Disconnected(format!(
+                "the stats segment is not mapped: {}",
+                self.last_stats_failure
+            )));
+        };
         if self.last_vips.is_empty() {
             if let Ok(actual) = state::read(&mut conn.api, false) {
                 self.last_vips = actual.vips;
@@ -517,7 +629,7 @@ impl Worker {
         }
         match counters::read(
             &mut conn.api,
-            &mut conn.stats,
+            &mut stats.client,
             &mut self.routes,
             &self.last_vips,
             &self.frontend_of,
@@ -528,7 +640,7 @@ impl Worker {
                 Ok(rows)
             }
             Err(e) => {
-                self.disconnect(&e);
+                self.disconnect_stats(&e);
                 Err(VppError::Disconnected(e))
             }
         }
@@ -537,37 +649,21 @@ impl Worker {
     // ----- requests -----
 
     fn handle(&mut self, req: Request) {
+        if req.is_expired() {
+            debug!("vpp-request-expired detail={}", Value("the caller stopped waiting; not run"));
+            req.refuse(VppError::Expired);
+            return;
+        }
         match req {
-            Request::LbState(reply) => {
-                let _ = reply.send(self.lb_state());
-            }
+            Request::LbState(reply) => reply.send(self.lb_state()),
             Request::Sync(frontend, reply) => {
                 let r = match frontend {
                     None => self.full_sync(),
-                    Some(name) => {
-                        if !self.config().frontends.contains_key(&name) {
-                            Err(VppError::NotFound(format!("frontend {name:?}")))
-                        } else if self.conn.is_some()
-                            && self.writable_conn().is_ok()
-                            && !self.warmup.allows(
-                                &name,
-                                frontend_ready(&self.checker.snapshot(), &name),
-                                Instant::now(),
-                            )
-                        {
-                            Err(VppError::FailedPrecondition(format!(
-                                "frontend {name:?} is held by the startup warmup (its backends are not all known yet)"
-                            )))
-                        } else {
-                            self.sync_frontends(&BTreeSet::from([name]))
-                        }
-                    }
+                    Some(name) => self.operator_sync(name),
                 };
-                let _ = reply.send(r);
+                reply.send(r);
             }
-            Request::RefreshCounters(reply) => {
-                let _ = reply.send(self.refresh_counters());
-            }
+            Request::RefreshCounters(reply) => reply.send(self.refresh_counters()),
             Request::Reloaded => {
                 if self.conn.is_some() {
                     self.push_conf();
@@ -576,6 +672,22 @@ impl Worker {
                 self.next_full_sync = Instant::now() + self.config().vpp.lb.sync_interval;
             }
             Request::Stop => {}
+        }
+    }
+
+    /// `sync vpp lb state FRONTEND`.
+    fn operator_sync(&mut self, name: String) -> Result<SyncSummary, VppError> {
+        if !self.config().frontends.contains_key(&name) {
+            Err(VppError::NotFound(format!("frontend {name:?}")))
+        } else if self.conn.is_some()
+            && self.writable_conn().is_ok()
+            && !self.warmup.allows(&name, frontend_ready(&self.checker.snapshot(), &name), Instant::now())
+        {
+            Err(VppError::FailedPrecondition(format!(
+                "frontend {name:?} is held by the startup warmup (its backends are not all known yet)"
+            )))
+        } else {
+            self.sync_frontends(&BTreeSet::from([name]))
         }
     }
 
