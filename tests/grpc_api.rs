@@ -483,3 +483,46 @@ fn check_and_reload_config_report_errors_and_keep_the_running_config() {
     assert_eq!(r.added, ["static2"]);
     assert!(r.unchanged.contains(&"web1".to_string()), "{r:?}");
 }
+
+#[test]
+fn the_watch_stream_over_the_cap_is_refused_while_the_others_go_on() {
+    let s = setup("info");
+    let c = client(&s.m.grpc_addr);
+    wait_backend_state(&c, "web1", "up", WAIT);
+    let req = pb::WatchEventsRequest { backend: true, ..Default::default() };
+    // The default cap is 64; each open stream first sends the current state.
+    let mut open: Vec<_> = (0..64).map(|_| c.watch_events(&req).expect("watch")).collect();
+    for st in &mut open {
+        next_event(st);
+    }
+    let mut extra = c.watch_events(&req).expect("start the 65th stream");
+    match futures_executor::block_on(extra.next()) {
+        Some(Err(grpcio::Error::RpcFailure(st))) => {
+            assert_eq!(st.code(), RpcStatusCode::RESOURCE_EXHAUSTED, "{st:?}");
+            assert!(st.message().contains("--max-watch-streams"), "{st:?}");
+        }
+        other => panic!("the 65th stream was not refused: {other:?}"),
+    }
+    s.m.daemon.wait_for(&["watch-refused", "open=64"], WAIT);
+    // The 64 go on: each sees the pause.
+    let act = pb::BackendActionRequest { name: "web1".into(), ..Default::default() };
+    c.pause_backend(&act).expect("pause");
+    for st in &mut open {
+        loop {
+            if let Some(pb::event::Event::Backend(b)) = next_event(st).event {
+                if b.backend == "web1" && b.to == "paused" {
+                    break;
+                }
+            }
+        }
+    }
+    // A stream that ends gives its place back.
+    drop(open.pop());
+    wait_until("a new stream once one has closed", WAIT, || {
+        let mut st = c.watch_events(&req).map_err(|e| e.to_string())?;
+        match futures_executor::block_on(st.next()) {
+            Some(Ok(_)) => Ok(()),
+            other => Err(format!("{other:?}")),
+        }
+    });
+}

@@ -305,6 +305,13 @@ impl VppHandle {
         if !s.connected {
             return Err(VppError::Disconnected(s.reason.clone()));
         }
+        if !s.stats_connected {
+            return Err(VppError::Disconnected(
+                "VPP's stats segment is not mapped, so there are no counters (programming VPP goes on; \
+                 maglevd reconnects to the stats socket on its own)"
+                    .into(),
+            ));
+        }
         Ok(s.counters.clone())
     }
 
