@@ -1,8 +1,10 @@
 //! Transition events and their fan-out to subscribers over bounded
 //! channels. A subscriber that does not keep up is cut off (its channel is
 //! closed and `Subscription::overflowed` turns true); the checker never
-//! blocks on a subscriber.
+//! blocks on a subscriber. The bus also keeps the last [`RECENT`] events
+//! for readers that arrive later (the status page).
 
+use std::collections::VecDeque;
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -58,10 +60,14 @@ struct Subscriber {
     overflowed: Arc<AtomicBool>,
 }
 
+/// How many published events [`EventBus::recent`] keeps.
+pub const RECENT: usize = 50;
+
 /// Fan-out of events to any number of bounded subscribers.
 #[derive(Default)]
 pub struct EventBus {
     subscribers: Mutex<Vec<Subscriber>>,
+    recent: Mutex<VecDeque<Event>>,
 }
 
 impl EventBus {
@@ -86,6 +92,13 @@ impl EventBus {
     /// queue is full are dropped and flagged; gone subscribers are removed.
     /// Returns how many were dropped for overflow.
     pub fn publish(&self, ev: &Event) -> usize {
+        {
+            let mut recent = self.recent.lock();
+            if recent.len() == RECENT {
+                recent.pop_front();
+            }
+            recent.push_back(ev.clone());
+        }
         let mut dropped = 0;
         self.subscribers.lock().retain(|s| match s.tx.try_send(ev.clone()) {
             Ok(()) => true,
@@ -99,7 +112,39 @@ impl EventBus {
         dropped
     }
 
+    /// The last [`RECENT`] published events, newest first.
+    pub fn recent(&self) -> Vec<Event> {
+        self.recent.lock().iter().rev().cloned().collect()
+    }
+
     pub fn subscriber_count(&self) -> usize {
         self.subscribers.lock().len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ev(i: usize) -> Event {
+        Event::Frontend(FrontendEvent {
+            frontend: format!("f{i}"),
+            from: FrontendState::Unknown,
+            to: FrontendState::Up,
+            at: SystemTime::UNIX_EPOCH,
+        })
+    }
+
+    #[test]
+    fn the_bus_keeps_the_last_events_newest_first() {
+        let bus = EventBus::new();
+        assert!(bus.recent().is_empty());
+        for i in 0..RECENT + 7 {
+            bus.publish(&ev(i));
+        }
+        let recent = bus.recent();
+        assert_eq!(recent.len(), RECENT);
+        assert_eq!(recent.first(), Some(&ev(RECENT + 6)));
+        assert_eq!(recent.last(), Some(&ev(7)));
     }
 }

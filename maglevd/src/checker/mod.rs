@@ -247,6 +247,11 @@ impl CheckerHandle {
         rx.recv().map_err(|_| CommandError::Stopped)
     }
 
+    /// The last [`events::RECENT`] transitions, newest first.
+    pub fn recent_events(&self) -> Vec<Event> {
+        self.bus.recent()
+    }
+
     /// How many event subscribers are connected.
     pub fn subscriber_count(&self) -> usize {
         self.bus.subscriber_count()

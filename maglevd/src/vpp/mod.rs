@@ -198,8 +198,29 @@ pub struct VppStatus {
     /// False when VPP lacks the weight API: maglevd then never writes.
     pub writable: bool,
     pub warmup_done: bool,
-    /// Latest counters (empty while either side is disconnected).
+    /// Where the startup warmup is (PRODUCT.md §7.6).
+    pub warmup: warmup::Phase,
+    /// The last sync run that completed.
+    pub last_sync: Option<SyncRecord>,
+    /// Latest counters (empty while either side is disconnected), and when
+    /// they were read.
     pub counters: Arc<Vec<VipCounters>>,
+    pub counters_at: Option<SystemTime>,
+    /// The read before the latest one, for rates (empty after a reconnect).
+    pub previous_counters: Arc<Vec<VipCounters>>,
+    pub previous_counters_at: Option<SystemTime>,
+}
+
+/// One completed sync run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyncRecord {
+    pub at: SystemTime,
+    /// A full sync (`true`) or one of some frontends.
+    pub full: bool,
+    /// The frontends it covered (empty for a full sync).
+    pub frontends: Vec<String>,
+    pub summary: SyncSummary,
+    pub duration: Duration,
 }
 
 impl VppStatus {

@@ -7,9 +7,10 @@
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum Phase {
     /// Before min: no writes at all.
+    #[default]
     Holding,
     /// Between min and max: ready frontends are released one by one.
     Releasing,
@@ -24,6 +25,16 @@ pub struct Warmup {
     max: Duration,
     released: BTreeSet<String>,
     finished: bool,
+}
+
+impl Phase {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Phase::Holding => "holding",
+            Phase::Releasing => "releasing",
+            Phase::Done => "done",
+        }
+    }
 }
 
 impl Warmup {

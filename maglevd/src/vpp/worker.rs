@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Instant, SystemTime};
 
 use crossbeam_channel::{select, Receiver};
 use log::{debug, error, info, warn};
@@ -20,8 +20,8 @@ use super::plan::{plan, recreate_reason, ActualVip, Op};
 use super::state;
 use super::warmup::{Phase, Warmup};
 use super::{
-    AsState, LbState, Request, SyncSummary, VipCounters, VipState, VppError, VppObserver, VppOptions,
-    VppStatus,
+    AsState, LbState, Request, SyncRecord, SyncSummary, VipCounters, VipState, VppError, VppObserver,
+    VppOptions, VppStatus,
 };
 use crate::checker::{CheckerHandle, Event, Subscription};
 use crate::config::Config;
@@ -240,6 +240,7 @@ impl Worker {
             return;
         }
         self.last_phase = phase;
+        self.status.write().warmup = phase;
         match phase {
             Phase::Holding => {}
             Phase::Releasing => {
@@ -258,7 +259,11 @@ impl Worker {
                     self.warmup.finish();
                 }
                 info!("vpp-warmup-done");
-                self.status.write().warmup_done = true;
+                {
+                    let mut s = self.status.write();
+                    s.warmup_done = true;
+                    s.warmup = Phase::Done;
+                }
                 self.publish_ready();
             }
         }
@@ -328,6 +333,9 @@ impl Worker {
             s.connected = false;
             s.reason = reason.to_string();
             s.counters = Arc::new(Vec::new());
+            s.counters_at = None;
+            s.previous_counters = Arc::new(Vec::new());
+            s.previous_counters_at = None;
         }
         self.publish_ready();
         self.last_vips.clear();
@@ -381,6 +389,9 @@ impl Worker {
             let mut s = self.status.write();
             s.stats_connected = false;
             s.counters = Arc::new(Vec::new());
+            s.counters_at = None;
+            s.previous_counters = Arc::new(Vec::new());
+            s.previous_counters_at = None;
             if let Some(info) = s.info.as_mut() {
                 info.boot_time = None;
             }
@@ -550,6 +561,17 @@ impl Worker {
             self.refresh_vip_map(want, delete_unwanted, vips);
         }
         let frontends: Vec<&str> = want.values().map(|v| v.frontend.as_str()).collect();
+        self.status.write().last_sync = Some(SyncRecord {
+            at: SystemTime::now(),
+            full: scope == "all",
+            frontends: if scope == "all" {
+                Vec::new()
+            } else {
+                frontends.iter().map(|f| f.to_string()).collect()
+            },
+            summary: summary.clone(),
+            duration: started.elapsed(),
+        });
         info!(
             "vpp-lbsync scope={scope} frontends={} vip-added={} vip-removed={} as-added={} as-removed={} \
              as-weight={} duration_ms={}",
@@ -636,7 +658,9 @@ impl Worker {
         ) {
             Ok(rows) => {
                 let rows = Arc::new(rows);
-                self.status.write().counters = rows.clone();
+                let mut s = self.status.write();
+                s.previous_counters = std::mem::replace(&mut s.counters, rows.clone());
+                s.previous_counters_at = s.counters_at.replace(SystemTime::now());
                 Ok(rows)
             }
             Err(e) => {
