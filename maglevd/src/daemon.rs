@@ -10,9 +10,11 @@ use crate::checker::Checker;
 use crate::config::LoadOptions;
 use crate::flags::{self, Action, Options, USAGE};
 use crate::grpc::{self, AfterReload, GrpcOptions, HealthStatus, VersionInfo, VppService};
+use crate::http::{self, Limits, Routes};
 use crate::logging::{self, Value};
-use crate::metrics::{self, Metrics};
+use crate::metrics::Metrics;
 use crate::reload::ConfigSource;
+use crate::status::StatusSource;
 use crate::version::{BUILD_DATE, COMMIT, VERSION};
 use crate::vpp::{Vpp, VppOptions};
 
@@ -61,6 +63,7 @@ fn check(opts: &Options) -> i32 {
 }
 
 fn run(opts: Options) -> i32 {
+    let started = std::time::SystemTime::now();
     logging::init(opts.log_level, logging::journal_from_env());
     info!("starting version={VERSION} commit={COMMIT} build-date={BUILD_DATE} pid={}", std::process::id());
     // Signals are registered before any thread starts so that none is missed.
@@ -97,21 +100,6 @@ fn run(opts: Options) -> i32 {
     };
     let handle = checker.handle();
     metrics.attach_checker(handle.clone());
-    let metrics_server = if opts.metrics_addr.is_empty() {
-        info!("metrics-disabled detail={}", Value("--metrics-addr is empty"));
-        None
-    } else {
-        match metrics::serve(&opts.metrics_addr, metrics.clone()) {
-            Ok(s) => {
-                info!("metrics-listen addr={}", Value(&s.local_addr().to_string()));
-                Some(s)
-            }
-            Err(e) => {
-                error!("startup-failed error={}", Value(&e.to_string()));
-                return 1;
-            }
-        }
-    };
     // gRPC health follows the VPP thread's readiness (warmup over, VPP
     // connected with the weight API); with VPP disabled, SERVING at once.
     let health = HealthStatus::new(!opts.vpp_enabled());
@@ -136,6 +124,23 @@ fn run(opts: Options) -> i32 {
     } else {
         info!("vpp-disabled detail={}", Value("--vpp-api-addr is empty"));
         None
+    };
+    let metrics_server = if opts.metrics_addr.is_empty() {
+        info!("metrics-disabled detail={}", Value("--metrics-addr is empty"));
+        None
+    } else {
+        let status = StatusSource { checker: handle.clone(), vpp: vpp.as_ref().map(|v| v.handle()), started };
+        let routes = Routes { metrics: metrics.clone(), status: Some(Arc::new(status)) };
+        match http::serve(&opts.metrics_addr, Arc::new(routes), Limits::default()) {
+            Ok(s) => {
+                info!("metrics-listen addr={}", Value(&s.local_addr().to_string()));
+                Some(s)
+            }
+            Err(e) => {
+                error!("startup-failed error={}", Value(&e.to_string()));
+                return 1;
+            }
+        }
     };
     let after_reload: Option<AfterReload> = vpp.as_ref().map(|v| {
         let h = v.handle();
