@@ -6,8 +6,8 @@ BUILD_DIR := build/$(ARCH)
 TARGET_DIR := $(shell $(CARGO) metadata --format-version 1 --no-deps 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])' 2>/dev/null || echo target)
 
 # System packages the tests drive (real backends, namespaces, the shell,
-# promtool from prometheus).
-TEST_DEBS := nginx-light haproxy iproute2 iputils-ping tmux openssl python3-venv cmake g++ procps prometheus groff-base
+# promtool from prometheus, a headless browser for the status page).
+TEST_DEBS := nginx-light haproxy iproute2 iputils-ping tmux openssl python3-venv cmake g++ procps prometheus groff-base chromium
 
 .PHONY: all build build-deps test test-deps test-vpp fmt lint clean demo demo-stop demo-backend-stop demo-backend-start proto
 

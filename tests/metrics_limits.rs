@@ -13,7 +13,8 @@ const WAIT: Duration = Duration::from_secs(10);
 
 /// maglevd's thread count, from /proc.
 fn threads(m: &Maglevd) -> usize {
-    let status = std::fs::read_to_string(format!("/proc/{}/status", m.daemon.pid())).expect("read /proc status");
+    let status =
+        std::fs::read_to_string(format!("/proc/{}/status", m.daemon.pid())).expect("read /proc status");
     status
         .lines()
         .find_map(|l| l.strip_prefix("Threads:"))
@@ -45,8 +46,9 @@ fn five_hundred_idle_connections_neither_stop_a_scrape_nor_add_threads() {
     assert!(http_get(&addr, "/metrics").expect("first scrape").0.ends_with("200 OK"));
     let before = threads(&m);
 
-    let idle: Vec<TcpStream> =
-        (0..500).map(|i| TcpStream::connect(&addr).unwrap_or_else(|e| panic!("idle connection {i}: {e}"))).collect();
+    let idle: Vec<TcpStream> = (0..500)
+        .map(|i| TcpStream::connect(&addr).unwrap_or_else(|e| panic!("idle connection {i}: {e}")))
+        .collect();
     let started = Instant::now();
     let (status, _, body) = http_get(&addr, "/metrics").expect("scrape under pressure");
     let took = started.elapsed();
@@ -74,7 +76,10 @@ fn status_streams_count_against_the_limit_and_the_excess_gets_503_at_once() {
         let mut head = [0u8; 256];
         let n = c.read(&mut head).expect("stream head");
         let head = String::from_utf8_lossy(&head[..n]);
-        assert!(head.starts_with("HTTP/1.1 200 OK") && head.contains("text/event-stream"), "stream {i}: {head}");
+        assert!(
+            head.starts_with("HTTP/1.1 200 OK") && head.contains("text/event-stream"),
+            "stream {i}: {head}"
+        );
         streams.push(c);
     }
     let started = Instant::now();

@@ -4,6 +4,7 @@
 //! captured.
 #![forbid(unsafe_code)]
 
+pub mod chromium;
 pub mod grpc;
 pub mod haproxy;
 pub mod maglevd;
