@@ -60,11 +60,12 @@ impl ConfigSource {
         };
         let summary = checker.reload(config).map_err(ReloadError::Checker)?;
         info!(
-            "config-reload file={} added={} removed={} restarted={} unchanged={}",
+            "config-reload file={} added={} removed={} restarted={} reconfigured={} unchanged={}",
             Value(&file),
             summary.added.len(),
             summary.removed.len(),
             summary.restarted.len(),
+            summary.reconfigured.len(),
             summary.unchanged.len()
         );
         Ok(summary)

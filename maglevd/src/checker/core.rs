@@ -7,7 +7,7 @@ use std::time::{Instant, SystemTime};
 use log::{debug, info, warn};
 use parking_lot::RwLock;
 
-use super::events::{BackendEvent, Event, EventBus, FrontendEvent};
+use super::events::{BackendEvent, Event, EventBus, FrontendEvent, ReloadEvent, WeightEvent};
 use super::observer::CheckerObserver;
 use super::snapshot::{BackendSnapshot, FrontendSnapshot, Snapshot, Transition};
 use super::{Command, CommandError, ReloadSummary};
@@ -27,6 +27,9 @@ struct BackendRt {
     counter: Option<HealthCounter>,
     last_result: Option<ProbeResult>,
     last_result_at: Option<SystemTime>,
+    /// When the last probe result arrived: a reload that changes the
+    /// healthcheck schedules the next probe from it.
+    last_done: Option<Instant>,
     /// Newest first.
     history: VecDeque<Transition>,
     /// Bumped whenever probing restarts; outcomes of older generations are dropped.
@@ -122,6 +125,7 @@ impl Core {
         let counter = *counter;
         rt.last_result = Some(result.clone());
         rt.last_result_at = Some(SystemTime::now());
+        rt.last_done = Some(now);
         self.dirty = true;
         let name = outcome.backend;
         if new_state != rt.state {
@@ -140,8 +144,8 @@ impl Core {
             Command::Resume { backend } => self.resume(&backend),
             Command::Enable { backend } => self.enable(&backend),
             Command::Disable { backend } => self.disable(&backend),
-            Command::SetWeight { frontend, pool, backend, weight, flush: _ } => {
-                self.set_weight(frontend, pool, backend, weight)
+            Command::SetWeight { frontend, pool, backend, weight, flush } => {
+                self.set_weight(frontend, pool, backend, weight, flush)
             }
         }
     }
@@ -184,6 +188,24 @@ impl Core {
                 Value("the probe pool size changes only at restart")
             );
         }
+        // Tell the VPP thread what to hold before the transitions arrive.
+        let becoming_unknown = |name: &String| match self.backends.get(name) {
+            None => true,
+            Some(rt) => {
+                let b = &new.backends[name];
+                b.address != rt.cfg.address || (b.enabled && !rt.cfg.enabled)
+            }
+        };
+        let fresh: Vec<&String> = new.backends.keys().filter(|n| becoming_unknown(n)).collect();
+        let held: Vec<String> = new
+            .frontends
+            .values()
+            .filter(|fe| fe.backend_names().any(|b| fresh.iter().any(|n| *n == b)))
+            .map(|fe| fe.name.clone())
+            .collect();
+        if !held.is_empty() {
+            self.emit(Event::Reload(ReloadEvent { frontends: held, at: SystemTime::now() }));
+        }
         let old_names: Vec<String> = self.backends.keys().cloned().collect();
         for name in old_names {
             match new.backends.get(&name) {
@@ -191,9 +213,13 @@ impl Core {
                     self.remove_backend(&name);
                     summary.removed.push(name);
                 }
-                Some(b) if *b != self.backends[&name].cfg => {
+                Some(b) if b.address != self.backends[&name].cfg.address => {
                     self.restart_backend(b.clone());
                     summary.restarted.push(name);
+                }
+                Some(b) if *b != self.backends[&name].cfg => {
+                    self.reconfigure_backend(b.clone());
+                    summary.reconfigured.push(name);
                 }
                 Some(_) => summary.unchanged.push(name),
             }
@@ -216,6 +242,7 @@ impl Core {
             configured(&new).is_some()
                 && configured(&new) == configured(&old)
                 && !summary.restarted.contains(be)
+                && new.backends.get(be).map(|b| b.enabled) == old.backends.get(be).map(|b| b.enabled)
         });
         self.frontend_evals.retain(|name, _| new.frontends.contains_key(name));
         self.dirty = true;
@@ -297,6 +324,7 @@ impl Core {
         pool: String,
         backend: String,
         weight: u8,
+        flush: bool,
     ) -> Result<(), CommandError> {
         if weight > 100 {
             return Err(CommandError::InvalidArgument(format!("weight {weight} is out of range 0..100")));
@@ -316,15 +344,31 @@ impl Core {
                 "backend {backend:?} in pool {pool:?} of frontend {frontend:?}"
             )));
         }
+        let address = self
+            .backends
+            .get(&backend)
+            .map(|b| b.cfg.address)
+            .ok_or_else(|| CommandError::NotFound(format!("backend {backend:?}")))?;
         info!(
-            "frontend-weight-set frontend={} pool={} backend={} weight={weight}",
+            "frontend-weight-set frontend={} pool={} backend={} weight={weight} flush={flush}",
             Value(&frontend),
             Value(&pool),
             Value(&backend)
         );
-        self.weights.insert((frontend, pool, backend), weight);
+        self.weights.insert((frontend.clone(), pool.clone(), backend.clone()), weight);
         self.dirty = true;
         self.recompute_frontends();
+        // Not a transition, but the VPP thread must sync this frontend now
+        // (and flush if asked), not at its next periodic sync.
+        self.emit(Event::Weight(WeightEvent {
+            frontend,
+            pool,
+            backend,
+            address,
+            weight,
+            flush,
+            at: SystemTime::now(),
+        }));
         Ok(())
     }
 
@@ -342,6 +386,7 @@ impl Core {
                 counter: None,
                 last_result: None,
                 last_result_at: None,
+                last_done: None,
                 history: VecDeque::new(),
                 generation: 0,
                 token: CancelToken::new(),
@@ -356,7 +401,90 @@ impl Core {
         self.dirty = true;
     }
 
-    /// A reload changed the backend's address, healthcheck or enabled flag.
+    /// A reload changed the backend's healthcheck or enabled flag but not
+    /// its address (PRODUCT.md §5.7): state, counter (clamped into the new
+    /// range) and history carry over, and the new healthcheck applies from
+    /// the next probe. A changed `enabled` applies the config's choice.
+    fn reconfigure_backend(&mut self, cfg: Backend) {
+        let name = cfg.name.clone();
+        let Some(rt) = self.backends.get_mut(&name) else { return };
+        let enabled_changed = cfg.enabled != rt.cfg.enabled;
+        let check_changed = cfg.healthcheck != rt.cfg.healthcheck;
+        rt.cfg = cfg;
+        self.dirty = true;
+        if enabled_changed {
+            rt.enabled = rt.cfg.enabled;
+            if rt.enabled && rt.state == BackendState::Disabled {
+                self.start_probing(&name, "reload", false);
+                return;
+            }
+            if !rt.enabled && rt.state != BackendState::Disabled {
+                rt.token.cancel();
+                rt.generation = 0;
+                self.transition(&name, BackendState::Disabled, "reload", "disabled in config");
+                return;
+            }
+        }
+        if check_changed {
+            self.apply_new_healthcheck(&name);
+        }
+    }
+
+    /// Swaps in the backend's new healthcheck without touching its state.
+    fn apply_new_healthcheck(&mut self, name: &str) {
+        let now = Instant::now();
+        let Some(rt) = self.backends.get_mut(name) else { return };
+        let active = rt.state.is_active();
+        let Some(check) = rt.cfg.healthcheck.clone() else {
+            // Now static: no more probes, and up like any static backend.
+            rt.token.cancel();
+            rt.generation = 0;
+            rt.counter = None;
+            rt.target = None;
+            if active {
+                let result = ProbeResult::static_pass();
+                rt.last_result = Some(result.clone());
+                rt.last_result_at = Some(SystemTime::now());
+                self.transition(name, BackendState::Up, result.code.as_str(), &result.detail);
+            }
+            return;
+        };
+        let counter = match (rt.state, rt.counter) {
+            (BackendState::Unknown, _) => HealthCounter::unknown(check.rise, check.fall),
+            (state, Some(old)) => old.reconfigured(check.rise, check.fall, state == BackendState::Up),
+            // Was static: up at full health.
+            (_, None) => HealthCounter::with_value(check.rise, check.fall, u32::MAX),
+        };
+        rt.counter = Some(counter);
+        rt.target = Some(Arc::new(ProbeTarget {
+            backend: name.to_string(),
+            address: rt.cfg.address,
+            check: check.clone(),
+        }));
+        if !active {
+            return; // paused or disabled: resume and enable start probing
+        }
+        // The probe in flight (if any) used the old healthcheck: drop it,
+        // and probe next where the new interval puts it after the last
+        // result, or at a random point of the new interval if that is
+        // already past, so that many backends sharing the changed
+        // healthcheck never probe in one burst.
+        let generation = self.next_generation;
+        self.next_generation += 1;
+        rt.token.cancel();
+        rt.token = CancelToken::new();
+        rt.generation = generation;
+        let base = base_interval(&check, rt.state, &counter);
+        let at = rt
+            .last_done
+            .map(|t| t + jittered(base, check.jitter_percent, &mut self.rng))
+            .filter(|at| *at > now)
+            .unwrap_or_else(|| now + initial_delay(base, &mut self.rng));
+        self.schedule(name, at);
+    }
+
+    /// A reload changed the backend's address: it is another server now
+    /// and starts `unknown`.
     fn restart_backend(&mut self, cfg: Backend) {
         let name = cfg.name.clone();
         let Some(rt) = self.backends.get_mut(&name) else { return };

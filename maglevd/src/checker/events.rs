@@ -19,6 +19,8 @@ use crate::health::{BackendState, FrontendState};
 pub enum Event {
     Backend(BackendEvent),
     Frontend(FrontendEvent),
+    Weight(WeightEvent),
+    Reload(ReloadEvent),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,6 +40,31 @@ pub struct FrontendEvent {
     pub frontend: String,
     pub from: FrontendState,
     pub to: FrontendState,
+    pub at: SystemTime,
+}
+
+/// An operator set a backend's weight in a frontend's pool (PRODUCT.md
+/// §7.5): the VPP thread syncs that frontend at once and, with `flush`,
+/// flushes the AS's flows on its write. Not a state transition, so
+/// WatchEvents does not stream it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WeightEvent {
+    pub frontend: String,
+    pub pool: String,
+    pub backend: String,
+    pub address: IpAddr,
+    pub weight: u8,
+    pub flush: bool,
+    pub at: SystemTime,
+}
+
+/// A reload is being applied; sent before the transitions it causes. The
+/// VPP thread holds `frontends` (those with a backend the reload made
+/// `unknown`: new, readdressed or enabled) like the startup warmup
+/// (PRODUCT.md §5.7). Not streamed by WatchEvents.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReloadEvent {
+    pub frontends: Vec<String>,
     pub at: SystemTime,
 }
 

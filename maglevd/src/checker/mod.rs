@@ -22,7 +22,7 @@ use parking_lot::RwLock;
 use crate::config::Config;
 use crate::probe::{Engine, ProbeOutcome};
 
-pub use events::{BackendEvent, Event, EventBus, FrontendEvent, Subscription};
+pub use events::{BackendEvent, Event, EventBus, FrontendEvent, ReloadEvent, Subscription, WeightEvent};
 pub use observer::{CheckerObserver, NoObserver};
 pub use snapshot::{BackendSnapshot, FrontendSnapshot, Snapshot, Transition};
 
@@ -77,8 +77,11 @@ impl std::error::Error for CommandError {}
 pub struct ReloadSummary {
     pub added: Vec<String>,
     pub removed: Vec<String>,
-    /// Backends whose address or healthcheck changed (probing restarted).
+    /// Backends whose address changed: they start `unknown`.
     pub restarted: Vec<String>,
+    /// Backends whose healthcheck or enabled flag changed: state, counter
+    /// and history kept, the new healthcheck applies from the next probe.
+    pub reconfigured: Vec<String>,
     pub unchanged: Vec<String>,
 }
 

@@ -193,12 +193,14 @@ pub fn status_matcher(m: &StatusMatcher) -> String {
         .join(",")
 }
 
-pub fn event(ev: &Event) -> pb::Event {
+/// `None` for events WatchEvents does not stream (operator weights, reloads).
+pub fn event(ev: &Event) -> Option<pb::Event> {
     let inner = match ev {
         Event::Backend(b) => pb::event::Event::Backend(backend_event(b)),
         Event::Frontend(f) => pb::event::Event::Frontend(frontend_event(f)),
+        Event::Weight(_) | Event::Reload(_) => return None,
     };
-    pb::Event { event: Some(inner), ..Default::default() }
+    Some(pb::Event { event: Some(inner), ..Default::default() })
 }
 
 fn backend_event(b: &BackendEvent) -> pb::BackendEvent {

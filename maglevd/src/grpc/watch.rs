@@ -75,6 +75,7 @@ impl WatchFilter {
         match ev {
             Event::Backend(_) => self.backend,
             Event::Frontend(_) => self.frontend,
+            Event::Weight(_) | Event::Reload(_) => false,
         }
     }
 }
@@ -184,8 +185,10 @@ fn forward(
     loop {
         let msg = crossbeam_channel::select! {
             recv(events_rx) -> ev => match ev {
-                Ok(ev) if filter.wants(&ev) => convert::event(&ev),
-                Ok(_) => continue,
+                Ok(ev) => match filter.wants(&ev).then(|| convert::event(&ev)).flatten() {
+                    Some(msg) => msg,
+                    None => continue,
+                },
                 Err(_) if events_overflowed() => return End::Overflow("transition"),
                 Err(_) => return End::Unavailable("the checker has stopped".to_string()),
             },

@@ -36,11 +36,15 @@ impl HealthCounter {
     }
 
     /// The same counter under a new rise/fall (a reload): the value is
-    /// clamped into the new 0..=max, and kept on the same side of `rise`
-    /// so that the reload itself never changes the backend's state.
+    /// clamped into the new 0..=max and kept on the same side of `rise`, so
+    /// that the reload itself never changes the backend's state; a counter
+    /// at full health stays at full health (the new max), so a raised
+    /// `fall` does not leave a healthy backend one failure from down.
     pub fn reconfigured(self, rise: u32, fall: u32, up: bool) -> Self {
         let mut c = Self::with_value(rise, fall, self.value);
-        if up && !c.is_up() {
+        if up && self.value == self.max() {
+            c.value = c.max();
+        } else if up && !c.is_up() {
             c.value = c.rise;
         } else if !up && c.is_up() {
             c.value = c.rise - 1;
@@ -250,7 +254,10 @@ mod tests {
         let up = HealthCounter::with_value(2, 3, 4);
         assert_eq!(up.reconfigured(2, 3, true), up);
         assert_eq!(up.reconfigured(1, 1, true).value(), 1, "clamped to the new max");
-        assert_eq!(up.reconfigured(5, 5, true).value(), 5, "below the new rise: raised to rise");
+        assert_eq!(up.reconfigured(5, 5, true).value(), 9, "full health stays full health");
+        let falling = HealthCounter::with_value(2, 3, 3);
+        assert_eq!(falling.reconfigured(5, 5, true).value(), 5, "below the new rise: raised to rise");
+        assert_eq!(falling.reconfigured(2, 5, true).value(), 3, "in range: kept");
         let down = HealthCounter::with_value(3, 3, 2);
         assert_eq!(down.reconfigured(3, 3, false), down);
         assert_eq!(down.reconfigured(2, 2, false).value(), 1, "at the new rise: kept below it");

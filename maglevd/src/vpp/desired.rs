@@ -31,6 +31,10 @@ pub struct DesiredAs {
     pub weight: u8,
     /// Whether lowering the weight must also flush the AS's flows.
     pub flush: bool,
+    /// The operator asked to flush this AS (a pool weight with flush): its
+    /// next write carries is_flush, and it is written even when its weight
+    /// is unchanged. Set by the VPP thread, never by `desired_vips`.
+    pub flush_now: bool,
 }
 
 /// The VIP key of a frontend.
@@ -51,8 +55,12 @@ pub fn desired_vips(snap: &Snapshot, only: Option<&str>) -> BTreeMap<VipKey, Des
                 continue;
             }
             let Some(b) = snap.backends.get(&eval.backend) else { continue };
-            let candidate =
-                DesiredAs { backend: eval.backend.clone(), weight: eval.effective_weight, flush: eval.flush };
+            let candidate = DesiredAs {
+                backend: eval.backend.clone(),
+                weight: eval.effective_weight,
+                flush: eval.flush,
+                flush_now: false,
+            };
             // Two backends with one address in a frontend share one AS: the
             // higher weight wins, so a healthy twin keeps traffic flowing.
             match ases.get(&b.address) {

@@ -143,12 +143,12 @@ fn reconcile_ases(ops: &mut Vec<Op>, want: &DesiredVip, have: &ActualVip) {
     for (address, w) in &want.ases {
         match have.ases.get(address) {
             Some(h) if h.in_use => {
-                if h.weight != w.weight {
+                if h.weight != w.weight || w.flush_now {
                     ops.push(Op::SetWeight {
                         key: want.key,
                         address: *address,
                         weight: w.weight,
-                        flush: w.flush && w.weight < h.weight,
+                        flush: w.flush_now || (w.flush && w.weight < h.weight),
                     });
                 }
             }
@@ -187,7 +187,9 @@ mod tests {
             settings: VipSettings::new(encap, sticky),
             ases: ases
                 .iter()
-                .map(|(a, w, f)| (ip(a), DesiredAs { backend: a.to_string(), weight: *w, flush: *f }))
+                .map(|(a, w, f)| {
+                    (ip(a), DesiredAs { backend: a.to_string(), weight: *w, flush: *f, flush_now: false })
+                })
                 .collect(),
         }
     }
@@ -253,6 +255,29 @@ mod tests {
                 Op::SetWeight { key: k, address: ip("10.0.0.1"), weight: 0, flush: true },
                 Op::SetWeight { key: k, address: ip("10.0.0.2"), weight: 100, flush: false },
                 Op::SetWeight { key: k, address: ip("10.0.0.3"), weight: 0, flush: false },
+            ]
+        );
+    }
+
+    /// An operator's flush: written with is_flush whichever way the weight
+    /// moves, and even when it does not move at all.
+    #[test]
+    fn operator_flush_is_written_with_flush() {
+        let k = key("192.0.2.1", 80);
+        let mut w =
+            want(k, false, &[("10.0.0.1", 10, false), ("10.0.0.2", 50, false), ("10.0.0.3", 50, false)]);
+        for a in w.ases.values_mut() {
+            a.flush_now = a.backend != "10.0.0.3";
+        }
+        let h = map(vec![(
+            k,
+            have(k, false, &[("10.0.0.1", 100, true), ("10.0.0.2", 50, true), ("10.0.0.3", 50, true)]),
+        )]);
+        assert_eq!(
+            plan(&map(vec![(k, w)]), &h, false),
+            vec![
+                Op::SetWeight { key: k, address: ip("10.0.0.1"), weight: 10, flush: true },
+                Op::SetWeight { key: k, address: ip("10.0.0.2"), weight: 50, flush: true },
             ]
         );
     }

@@ -2,7 +2,7 @@
 //! events and timers, honour the warmup, refresh counters, answer requests.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::net::{Ipv4Addr, Ipv6Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
@@ -58,6 +58,9 @@ pub(super) struct Worker {
     frontend_of: BTreeMap<VipKey, String>,
     events: Option<Subscription>,
     pending: BTreeSet<String>,
+    /// ASes (frontend, address) an operator asked to flush: their next
+    /// write carries is_flush (PRODUCT.md §7.5).
+    flush_asked: BTreeSet<(String, IpAddr)>,
     next_connect: Instant,
     next_liveness: Instant,
     next_ping: Instant,
@@ -99,6 +102,7 @@ impl Worker {
             frontend_of: BTreeMap::new(),
             events: None,
             pending: BTreeSet::new(),
+            flush_asked: BTreeSet::new(),
             next_connect: now,
             next_liveness: now,
             next_ping: now,
@@ -128,15 +132,7 @@ impl Worker {
                 default(timeout) => {}
             }
             // Coalesce bursts: everything already queued joins this sync.
-            let mut drained = Vec::new();
-            if let Some(sub) = &self.events {
-                while let Ok(ev) = sub.rx.try_recv() {
-                    drained.push(ev);
-                }
-            }
-            for ev in drained {
-                self.on_event(ev);
-            }
+            self.drain_events();
             if !self.pending.is_empty() {
                 let names = std::mem::take(&mut self.pending);
                 let _ = self.sync_frontends(&names);
@@ -144,6 +140,19 @@ impl Worker {
         }
         if let Some(c) = self.conn.take() {
             c.close();
+        }
+    }
+
+    /// Handles every event already queued.
+    fn drain_events(&mut self) {
+        let mut drained = Vec::new();
+        if let Some(sub) = &self.events {
+            while let Ok(ev) = sub.rx.try_recv() {
+                drained.push(ev);
+            }
+        }
+        for ev in drained {
+            self.on_event(ev);
         }
     }
 
@@ -235,6 +244,8 @@ impl Worker {
     }
 
     fn warmup_tick(&mut self, now: Instant) {
+        // A reload hold that reached startup-max-delay releases its frontend.
+        self.pending.extend(self.warmup.expire_holds(now));
         let phase = self.warmup.phase(now);
         if phase == self.last_phase && (phase != Phase::Done || self.warmup.is_finished()) {
             return;
@@ -479,6 +490,16 @@ impl Worker {
             Event::Frontend(f) if f.from != f.to => {
                 self.pending.insert(f.frontend);
             }
+            Event::Reload(r) => {
+                debug!("vpp-reload-hold frontends={}", Value(&r.frontends.join(",")));
+                self.warmup.hold_after_reload(r.frontends, Instant::now());
+            }
+            Event::Weight(w) => {
+                if w.flush {
+                    self.flush_asked.insert((w.frontend.clone(), w.address));
+                }
+                self.pending.insert(w.frontend);
+            }
             _ => {}
         }
     }
@@ -503,7 +524,7 @@ impl Worker {
         if want.is_empty() {
             return Ok(SyncSummary::default());
         }
-        self.run_sync("vip", &want, false)
+        self.run_sync("vip", want, false, &BTreeSet::new())
     }
 
     /// A full sync (connect, reload, timer, operator). During the warmup it
@@ -515,17 +536,32 @@ impl Worker {
             return self.sync_frontends(&names);
         }
         let snap = self.checker.snapshot();
-        let want = desired_vips(&snap, None);
-        self.run_sync("all", &want, true)
+        let mut want = desired_vips(&snap, None);
+        // VIPs of frontends a reload holds are left exactly as they are.
+        let now = Instant::now();
+        let mut held = BTreeSet::new();
+        want.retain(|key, vip| {
+            let hold = self.warmup.is_held_after_reload(&vip.frontend)
+                && !self.warmup.allows(&vip.frontend, frontend_ready(&snap, &vip.frontend), now);
+            if hold {
+                debug!("vpp-lbsync-suppressed frontend={} reason=reload", Value(&vip.frontend));
+                held.insert(*key);
+            }
+            !hold
+        });
+        self.run_sync("all", want, true, &held)
     }
 
     fn run_sync(
         &mut self,
         scope: &str,
-        want: &BTreeMap<VipKey, DesiredVip>,
+        mut want: BTreeMap<VipKey, DesiredVip>,
         delete_unwanted: bool,
+        leave_alone: &BTreeSet<VipKey>,
     ) -> Result<SyncSummary, VppError> {
         let started = Instant::now();
+        let flushing = self.mark_flush_asked(&mut want);
+        let want = &want;
         let conn = self.writable_conn()?;
         let actual = match state::read(&mut conn.api, false) {
             Ok(a) => a,
@@ -542,7 +578,13 @@ impl Worker {
                 );
             }
         }
-        let ops = plan(want, &actual.vips, delete_unwanted);
+        let ops = if leave_alone.is_empty() {
+            plan(want, &actual.vips, delete_unwanted)
+        } else {
+            let have =
+                actual.vips.iter().filter(|(k, _)| !leave_alone.contains(k)).map(|(k, v)| (*k, v.clone()));
+            plan(want, &have.collect(), delete_unwanted)
+        };
         let vip_changes = ops.iter().any(|o| matches!(o, Op::AddVip { .. } | Op::DelVip { .. }));
         let observer = self.observer.clone();
         let conn = self.writable_conn()?;
@@ -554,6 +596,9 @@ impl Worker {
             Ok(s) => s,
             Err(e) => return Err(self.api_failed("lb sync", &e)),
         };
+        for done in flushing {
+            self.flush_asked.remove(&done);
+        }
         if delete_unwanted || vip_changes || self.last_vips.is_empty() {
             // Counters need the VIPs' pool indexes, which only change when a
             // VIP is added or deleted: otherwise the read above is current.
@@ -603,6 +648,26 @@ impl Worker {
                 );
             }
         }
+    }
+
+    /// Marks the ASes of `want` an operator asked to flush; returns them, to
+    /// forget once the sync wrote them. A request for an AS this sync does
+    /// not cover waits for the sync that does (e.g. after the warmup).
+    fn mark_flush_asked(&self, want: &mut BTreeMap<VipKey, DesiredVip>) -> Vec<(String, IpAddr)> {
+        let mut marked = Vec::new();
+        if self.flush_asked.is_empty() {
+            return marked;
+        }
+        for vip in want.values_mut() {
+            for (address, a) in vip.ases.iter_mut() {
+                let asked = (vip.frontend.clone(), *address);
+                if self.flush_asked.contains(&asked) {
+                    a.flush_now = true;
+                    marked.push(asked);
+                }
+            }
+        }
+        marked
     }
 
     /// Records the VIPs (for counter indexes) and which frontend owns each;
@@ -689,6 +754,9 @@ impl Worker {
             }
             Request::RefreshCounters(reply) => reply.send(self.refresh_counters()),
             Request::Reloaded => {
+                // The reload's events (which frontends to hold) were queued
+                // before this request: apply them before syncing.
+                self.drain_events();
                 if self.conn.is_some() {
                     self.push_conf();
                     let _ = self.full_sync();
