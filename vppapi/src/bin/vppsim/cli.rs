@@ -182,6 +182,8 @@ fn format_vip_detailed(out: &mut String, state: &LbState, mode: Mode, index: usi
     let _ = writeln!(out, "  #as:{}", vip.ases().len());
     for (a, buckets) in vip.ases_for_display() {
         match mode {
+            // " removed" keeps its leading space after the one of the
+            // format, in master as in the released versions.
             Mode::Master => writeln!(
                 out,
                 "    {} weight:{} buckets:{} flows:{} dpo:{} {}",
@@ -190,7 +192,7 @@ fn format_vip_detailed(out: &mut String, state: &LbState, mode: Mode, index: usi
                 buckets,
                 a.flows,
                 a.dpo,
-                if a.used { "used" } else { "removed" }
+                if a.used { "used" } else { " removed" }
             ),
             // The released versions' format (no weights; " removed" keeps
             // its leading space after the one of the format).
@@ -254,9 +256,11 @@ mod tests {
         assert_eq!(lines[6], "    untracked packet: 0");
         assert_eq!(lines[7], "    no server configured: 0");
         assert_eq!(lines[8], "  #as:3");
-        assert!(lines[9].starts_with("    10.0.0.4 weight:100 buckets:"), "{}", lines[9]);
+        // In the order added; the DPOs follow the VIP route's index (8).
+        assert!(lines[9].starts_with("    10.0.0.2 weight:100 buckets:"), "{}", lines[9]);
+        assert!(lines[9].ends_with(" dpo:9 used"), "{}", lines[9]);
         assert_eq!(lines[10], "    10.0.0.3 weight:0 buckets:0 flows:0 dpo:10 used");
-        assert!(lines[11].starts_with("    10.0.0.2 weight:100 buckets:"));
+        assert!(lines[11].starts_with("    10.0.0.4 weight:100 buckets:"));
         assert_eq!(lines[12], "");
         // The regex clients use for the first line.
         let b9: u32 = lines[9].split("buckets:").nth(1).unwrap().split(' ').next().unwrap().parse().unwrap();
@@ -282,7 +286,7 @@ mod tests {
         s.del_vip(&VipKey::new(ip("192.0.2.1"), 128, 6, 80)).unwrap();
         let out = run(&s, Mode::Master, &VersionInfo::new(DEFAULT_VERSION), "sh lb vip verbose").unwrap();
         assert!(out.starts_with(" ip4-gre4 [1] 192.0.2.1/32 src_ip_sticky removed\n"), "{out}");
-        assert!(out.contains("dpo:9 removed\n"), "{out}");
+        assert!(out.contains("dpo:9  removed\n"), "{out}");
         let v = VersionInfo::new(DEFAULT_VERSION);
         assert_eq!(
             run(&s, Mode::Master, &v, "show lb vips"),

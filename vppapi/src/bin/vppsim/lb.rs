@@ -235,8 +235,12 @@ pub struct As {
     pub flows: u64,
     /// Times the AS's flows were flushed (kept for `state`).
     pub flushes: u32,
-    /// The DPO index VPP prints (`dpo:N`).
+    /// The DPO index VPP prints (`dpo:N`): the load-balance index of the
+    /// AS address's host entry in the FIB.
     pub dpo: u32,
+    /// The AS's slot in the VIP's pool of AS indexes: VPP lists ASes in
+    /// slot order, and a slot freed by garbage collection is reused.
+    slot: u32,
 }
 
 impl As {
@@ -257,8 +261,10 @@ pub struct Vip {
     pub srv_type: u8,
     pub target_port: u16,
     pub new_flows_table_length: u32,
-    /// Insertion order; removed ASes stay until collected.
+    /// In pool slot order; removed ASes stay until collected.
     ases: Vec<As>,
+    /// Slots freed by garbage collection, reused last-freed first.
+    free_as_slots: Vec<u32>,
     /// Maglev new-flow table; entries index `ases`.
     table: Vec<Option<usize>>,
     pub flushes: u32,
@@ -267,14 +273,23 @@ pub struct Vip {
 }
 
 impl Vip {
-    /// ASes in insertion order.
+    /// ASes in pool slot order.
     pub fn ases(&self) -> &[As] {
         &self.ases
     }
 
-    /// ASes as VPP lists them (newest first), with their bucket counts.
+    /// ASes as VPP lists them (pool slot order: the order they were added,
+    /// unless garbage collection freed a slot), with their bucket counts.
     pub fn ases_for_display(&self) -> impl Iterator<Item = (&As, u32)> + '_ {
-        self.ases.iter().enumerate().rev().map(move |(i, a)| (a, maglev::buckets_of(&self.table, i)))
+        self.ases.iter().enumerate().map(move |(i, a)| (a, maglev::buckets_of(&self.table, i)))
+    }
+
+    /// Adds a new AS in the next pool slot (a freed one first).
+    fn push_as(&mut self, address: Ip46, weight: u8, dpo: u32) {
+        let slot = self.free_as_slots.pop().unwrap_or(self.ases.len() as u32);
+        let at = self.ases.partition_point(|a| a.slot < slot);
+        self.ases
+            .insert(at, As { address, weight, used: true, in_use_since: 0, flows: 0, flushes: 0, dpo, slot });
     }
 
     pub fn new_flow_table(&self) -> &[Option<usize>] {
@@ -317,7 +332,6 @@ pub struct LbState {
     /// counter vectors in the stats segment.
     vip_counters: Vec<VipCounters>,
     pub fib: Fib,
-    next_dpo: u32,
     boot: Instant,
 }
 
@@ -329,17 +343,16 @@ impl Default for LbState {
             free_slots: Vec::new(),
             vip_counters: Vec::new(),
             fib: Fib::default(),
-            next_dpo: 9,
             boot: Instant::now(),
         }
     }
 }
 
 impl LbState {
-    /// Seconds since start (`vlib_time_now`). VPP's clock is never 0 by the
-    /// time it serves API calls, and 0 means "never removed" in AS details.
+    /// Whole seconds since start (`(u32) vlib_time_now`): an AS removed in
+    /// VPP's first second reports `in_use_since` 0, as on real VPP.
     pub fn now_s(&self) -> u32 {
-        u32::try_from(self.boot.elapsed().as_secs()).unwrap_or(u32::MAX).max(1)
+        u32::try_from(self.boot.elapsed().as_secs()).unwrap_or(u32::MAX)
     }
 
     /// `lb_conf`: 0xffffffff keeps the current value.
@@ -465,6 +478,7 @@ impl LbState {
             target_port: if vtype.is_nat() { args.target_port } else { 0 },
             new_flows_table_length: args.new_flows_table_length,
             ases: Vec::new(),
+            free_as_slots: Vec::new(),
             table: Vec::new(),
             flushes: 0,
             last_gc: self.now_s(),
@@ -520,7 +534,6 @@ impl LbState {
     /// the encap's family (-97). Ends with a (rate-limited) GC pass.
     pub fn add_as(&mut self, key: &VipKey, address: Ip46, weight: u8, flush: bool) -> Result<(), LbError> {
         let now = self.now_s();
-        let dpo = self.next_dpo;
         let vip = self.used_vip_mut(key)?;
         match vip.find_as(&address) {
             Some(i) => {
@@ -539,13 +552,14 @@ impl LbState {
                 if address.is_ip4() != vip.vtype.wants_ip4_ases() {
                     return Err(LbError::InvalidAddressFamily);
                 }
-                vip.ases.push(As { address, weight, used: true, in_use_since: 0, flows: 0, flushes: 0, dpo });
-                self.next_dpo += 1;
+                let dpo = self.fib.add_as_entry(address);
+                self.used_vip_mut(key)?.push_as(address, weight, dpo);
             }
         }
         let vip = self.used_vip_mut(key)?;
         vip.rebuild_table();
-        collect_vip_ases(vip, now, false);
+        let collected = collect_vip_ases(vip, now, false);
+        self.release_as_entries(&collected);
         Ok(())
     }
 
@@ -562,8 +576,9 @@ impl LbState {
             a.flows = 0;
             a.flushes += 1;
         }
-        collect_vip_ases(vip, now, false);
+        let collected = collect_vip_ases(vip, now, false);
         vip.rebuild_table();
+        self.release_as_entries(&collected);
         Ok(())
     }
 
@@ -613,8 +628,11 @@ impl LbState {
                     a.flows = 0;
                 }
             }
-            changed |= collect_vip_ases(vip, now, force);
-            if !vip.used && vip.ases.is_empty() {
+            let collected = collect_vip_ases(vip, now, force);
+            changed |= !collected.is_empty();
+            let emptied = !vip.used && vip.ases.is_empty();
+            self.release_as_entries(&collected);
+            if emptied {
                 self.vips[slot] = None;
                 self.free_slots.push(slot);
                 changed = true;
@@ -622,24 +640,39 @@ impl LbState {
         }
         changed
     }
+
+    /// Drops the FIB host entries of garbage-collected ASes.
+    fn release_as_entries(&mut self, collected: &[Ip46]) {
+        for address in collected {
+            self.fib.remove_as_entry(*address);
+        }
+    }
 }
 
 /// `lb_vip_garbage_collection`: at most once a minute per VIP (always with
-/// `force`), drops the removed ASes that are old enough and have no flows;
-/// rebuilds the table if any went.
-fn collect_vip_ases(vip: &mut Vip, now: u32, force: bool) -> bool {
+/// `force`), drops the removed ASes that are old enough and have no flows,
+/// freeing their pool slots; rebuilds the table if any went. Returns the
+/// addresses of the ASes dropped.
+fn collect_vip_ases(vip: &mut Vip, now: u32, force: bool) -> Vec<Ip46> {
     if !force && now.saturating_sub(vip.last_gc) <= VIP_GC_INTERVAL_S {
-        return false;
+        return Vec::new();
     }
     vip.last_gc = now;
-    let before = vip.ases.len();
-    vip.ases
-        .retain(|a| a.used || a.flows > 0 || !(force || now.saturating_sub(a.in_use_since) > AS_GC_DELAY_S));
-    let changed = vip.ases.len() != before;
-    if changed {
+    let mut collected = Vec::new();
+    let mut freed = Vec::new();
+    vip.ases.retain(|a| {
+        let keep = a.used || a.flows > 0 || !(force || now.saturating_sub(a.in_use_since) > AS_GC_DELAY_S);
+        if !keep {
+            collected.push(a.address);
+            freed.push(a.slot);
+        }
+        keep
+    });
+    vip.free_as_slots.extend(freed);
+    if !collected.is_empty() {
         vip.rebuild_table();
     }
-    changed
+    collected
 }
 
 #[cfg(test)]
@@ -746,8 +779,8 @@ mod tests {
         let mut n: Vec<u32> = b.iter().map(|(_, n)| *n).collect();
         n.sort_unstable();
         assert_eq!(n, vec![341, 341, 342]);
-        // Newest first.
-        assert_eq!(b[0].0, "10.0.0.4");
+        // In the order added.
+        assert_eq!(b[0].0, "10.0.0.2");
 
         s.set_as_weight(&k, ip("10.0.0.3"), 0, false).unwrap();
         let b = buckets(&s, v);
@@ -761,13 +794,35 @@ mod tests {
         let removed = &vip.ases()[0];
         assert!(!removed.used);
         assert_eq!(removed.flows, 0);
-        assert!(removed.in_use_since > 0);
-        assert_eq!(buckets(&s, v)[0].1, 1024, "only 10.0.0.4 has weight");
+        assert!(removed.in_use_since <= s.now_s());
+        assert_eq!(buckets(&s, v)[2].1, 1024, "only 10.0.0.4 has weight");
         // A removed AS cannot be reweighted, but can be revived.
         assert_eq!(s.set_as_weight(&k, ip("10.0.0.2"), 50, false), Err(LbError::NoSuchEntry));
         s.add_as(&k, ip("10.0.0.2"), 100, false).unwrap();
         assert!(s.vip(v).unwrap().ases()[0].used);
         assert_eq!(s.del_as(&k, ip("10.0.0.9"), false), Err(LbError::NoSuchEntry));
+    }
+
+    #[test]
+    fn collected_as_frees_its_slot_and_its_fib_entry() {
+        let mut s = LbState::default();
+        let k = key4("192.0.2.1", 6, 80);
+        let v = s.add_vip(vip_args(k, encap::GRE4)).unwrap();
+        for last in 2..=4 {
+            s.add_as(&k, ip(&format!("10.0.0.{last}")), 100, false).unwrap();
+        }
+        let dpos: Vec<u32> = s.vip(v).unwrap().ases().iter().map(|a| a.dpo).collect();
+        assert_eq!(dpos, [9, 10, 11], "host entries after the VIP route (8)");
+        s.del_as(&k, ip("10.0.0.3"), false).unwrap();
+        assert!(s.collect_garbage(true));
+        s.add_as(&k, ip("10.0.0.9"), 100, false).unwrap();
+        let listed: Vec<(String, u32)> =
+            s.vip(v).unwrap().ases().iter().map(|a| (a.address.to_string(), a.dpo)).collect();
+        assert_eq!(
+            listed,
+            [("10.0.0.2".to_string(), 9), ("10.0.0.9".to_string(), 10), ("10.0.0.4".to_string(), 11)],
+            "the new AS takes the freed pool slot and load-balance index"
+        );
     }
 
     #[test]

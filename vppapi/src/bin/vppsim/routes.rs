@@ -1,17 +1,22 @@
 //! The part of VPP's FIB that the lb plugin touches: every VIP prefix is a
 //! route in table 0 with its own load-balance object, whose index is the
 //! `stats_index` returned by `ip_route_lookup` and the second index of
-//! `/net/route/to`. Per-port VIPs of one prefix share the entry (reference
-//! counted); the last one to go removes it.
+//! `/net/route/to`; every AS address is a host entry too, whose
+//! load-balance index is the `dpo:` of the AS in `show lb vips verbose`.
+//! Entries are reference counted (per-port VIPs of one prefix, one AS
+//! address in several VIPs share one); the last user to go removes it and
+//! its index is handed out again, most recently freed first, like the
+//! load-balance pool of VPP.
 
 use std::collections::BTreeMap;
 
 use crate::ip46::Ip46;
 use crate::lb::N_THREADS;
 
-/// First load-balance index handed to a VIP route; the lower ones belong to
-/// the routes every VPP has at start-up (defaults, local, drop).
-const FIRST_VIP_LB_INDEX: u32 = 16;
+/// First load-balance index handed to a VIP route or an AS entry; the lower
+/// ones belong to the routes VPP without interfaces has at start-up
+/// (defaults, local, drop, multicast).
+const FIRST_VIP_LB_INDEX: u32 = 8;
 /// Load-balance indices of the two default routes.
 const IP4_DEFAULT_LB_INDEX: u32 = 1;
 const IP6_DEFAULT_LB_INDEX: u32 = 2;
@@ -27,8 +32,8 @@ pub struct Route {
 #[derive(Debug, Clone, Copy)]
 struct Entry {
     stats_index: u32,
-    /// Number of VIPs using the entry; 0 for the start-up routes, which
-    /// never go away.
+    /// Number of VIPs and ASes using the entry; 0 for the start-up routes,
+    /// which never go away.
     refs: u32,
 }
 
@@ -43,6 +48,8 @@ pub struct Combined {
 pub struct Fib {
     entries: BTreeMap<(Ip46, u8), Entry>,
     next_lb_index: u32,
+    /// Freed load-balance indices, reused last-freed first.
+    free_lb_indices: Vec<u32>,
     /// `/net/route/to`: `[load-balance index][thread]`.
     to_counters: Vec<[Combined; N_THREADS]>,
 }
@@ -56,6 +63,7 @@ impl Default for Fib {
         Fib {
             entries,
             next_lb_index: FIRST_VIP_LB_INDEX,
+            free_lb_indices: Vec::new(),
             to_counters: vec![[Combined::default(); N_THREADS]; FIRST_VIP_LB_INDEX as usize],
         }
     }
@@ -63,14 +71,37 @@ impl Default for Fib {
 
 impl Fib {
     /// Adds a reference to the route of a VIP prefix, creating it (with a
-    /// fresh load-balance index and zeroed counters) if needed.
+    /// load-balance index and zeroed counters) if needed.
     pub fn add_vip_route(&mut self, prefix: Ip46, plen: u8) -> u32 {
+        self.acquire(prefix, plen)
+    }
+
+    /// Drops one VIP's reference; the route disappears with the last one.
+    pub fn remove_vip_route(&mut self, prefix: Ip46, plen: u8) {
+        self.release(prefix, plen)
+    }
+
+    /// Adds a reference to the host entry of an AS address (`/32` or
+    /// `/128`) and returns its load-balance index, the AS's `dpo:`.
+    pub fn add_as_entry(&mut self, address: Ip46) -> u32 {
+        self.acquire(address, 128)
+    }
+
+    /// Drops one AS's reference to its host entry (when VPP garbage
+    /// collects the AS, not when it is removed).
+    pub fn remove_as_entry(&mut self, address: Ip46) {
+        self.release(address, 128)
+    }
+
+    fn acquire(&mut self, prefix: Ip46, plen: u8) -> u32 {
         if let Some(entry) = self.entries.get_mut(&(prefix, plen)) {
             entry.refs += 1;
             return entry.stats_index;
         }
-        let index = self.next_lb_index;
-        self.next_lb_index += 1;
+        let index = self.free_lb_indices.pop().unwrap_or_else(|| {
+            self.next_lb_index += 1;
+            self.next_lb_index - 1
+        });
         let slot = index as usize;
         if self.to_counters.len() <= slot {
             self.to_counters.resize(slot + 1, [Combined::default(); N_THREADS]);
@@ -80,11 +111,11 @@ impl Fib {
         index
     }
 
-    /// Drops one VIP's reference; the route disappears with the last one.
-    pub fn remove_vip_route(&mut self, prefix: Ip46, plen: u8) {
+    fn release(&mut self, prefix: Ip46, plen: u8) {
         if let Some(entry) = self.entries.get_mut(&(prefix, plen)) {
             if entry.refs <= 1 {
                 if entry.refs == 1 {
+                    self.free_lb_indices.push(entry.stats_index);
                     self.entries.remove(&(prefix, plen));
                 }
             } else {
@@ -150,14 +181,29 @@ mod tests {
     }
 
     #[test]
-    fn readded_prefix_gets_fresh_index_and_zero_counters() {
+    fn freed_index_is_reused_with_zero_counters() {
         let mut fib = Fib::default();
         let a = fib.add_vip_route(v4("192.0.2.1"), 128);
+        assert_eq!(a, 8, "the first index after VPP's start-up routes");
         fib.count(a, 1, 10, 1000);
         fib.remove_vip_route(v4("192.0.2.1"), 128);
-        let b = fib.add_vip_route(v4("192.0.2.1"), 128);
-        assert_ne!(a, b);
+        let b = fib.add_vip_route(v4("192.0.2.2"), 128);
+        assert_eq!(a, b, "VPP's pool hands out the last freed index first");
         assert_eq!(fib.to_counters()[b as usize][1], Combined::default());
+    }
+
+    #[test]
+    fn as_entries_share_the_index_space_and_one_address_shares_one_entry() {
+        let mut fib = Fib::default();
+        let vip = fib.add_vip_route(v4("192.0.2.1"), 128);
+        let as1 = fib.add_as_entry(v4("10.0.0.2"));
+        let vip2 = fib.add_vip_route(v4("192.0.2.2"), 128);
+        assert_eq!((vip, as1, vip2), (8, 9, 10));
+        assert_eq!(fib.add_as_entry(v4("10.0.0.2")), 9);
+        fib.remove_as_entry(v4("10.0.0.2"));
+        assert_eq!(fib.add_as_entry(v4("10.0.0.3")), 11);
+        fib.remove_as_entry(v4("10.0.0.2"));
+        assert_eq!(fib.add_as_entry(v4("10.0.0.4")), 9);
     }
 
     #[test]
