@@ -190,7 +190,8 @@ impl Vpp {
                     .output()
                     .expect("run vppctl");
                 assert!(out.status.success(), "vppctl {cmd:?}: {}", String::from_utf8_lossy(&out.stderr));
-                String::from_utf8_lossy(&out.stdout).into_owned()
+                // vppctl talks to a terminal: it ends lines with CR LF.
+                String::from_utf8_lossy(&out.stdout).replace("\r\n", "\n")
             }
             VppKind::Sim(_) => {
                 let mut c = self.connect();

@@ -227,6 +227,82 @@ mod tests {
         assert_eq!(v.ases[0].buckets, Some(65536));
     }
 
+    /// Real VPP's output (v26.10-rc0, master with weights) for the VIPs
+    /// that the workspace's `tests/vpp_lb_api.rs` programs: sticky and not,
+    /// IPv4 and IPv6 VIPs, gre4 and gre6, weights 0 to 100, one AS and
+    /// many, an all-port VIP and a removed AS. That test checks that real
+    /// VPP still prints exactly this, and vppsim too.
+    const REAL: &str = include_str!("../tests/data/lb_cli/show_lb_vips_verbose.txt");
+
+    #[test]
+    fn parses_real_vpp_output() {
+        let vips = parse_lb_vips_verbose(REAL);
+        let heads: Vec<String> = vips
+            .iter()
+            .map(|v| {
+                let (sticky, removed) = (v.src_ip_sticky, v.removed);
+                format!(
+                    "{} {} {}/{} {sticky} {removed} {:?} {:?}",
+                    v.index, v.vip_type, v.addr, v.len, v.protocol, v.port
+                )
+            })
+            .collect();
+        assert_eq!(
+            heads,
+            [
+                "1 ip4-gre4 192.0.2.1/32 false false Some(6) Some(80)",
+                "2 ip4-gre4 192.0.2.2/32 true false Some(17) Some(53)",
+                "3 ip4-gre6 192.0.2.3/32 false false Some(6) Some(443)",
+                "4 ip6-gre6 2001:db8:1::1/128 true false Some(6) Some(80)",
+                "5 ip6-gre4 2001:db8:1::2/128 false false Some(17) Some(53)",
+                "6 ip4-gre4 192.0.2.4/32 true false None None",
+            ]
+        );
+        assert_eq!(vips[5].key(), VipKey::host("192.0.2.4".parse().unwrap(), 255, 0), "all-port VIP");
+        for v in &vips {
+            assert_eq!(v.new_size, Some(1024));
+            let names: Vec<&str> = v.counters.iter().map(|(n, _)| n.as_str()).collect();
+            assert_eq!(
+                names,
+                [
+                    "packet from existing sessions",
+                    "first session packet",
+                    "untracked packet",
+                    "no server configured"
+                ]
+            );
+            let buckets: u32 = v.ases.iter().filter_map(|a| a.buckets).sum();
+            assert_eq!(buckets, 1024, "{v:?}");
+        }
+        let ases: Vec<String> = vips[0]
+            .ases
+            .iter()
+            .map(|a| format!("{} {:?} {:?} {:?} {}", a.address, a.weight, a.buckets, a.dpo, a.used))
+            .collect();
+        assert_eq!(
+            ases,
+            [
+                "10.0.0.1 Some(100) Some(1013) Some(9) true",
+                // Real VPP prints two spaces before `removed`.
+                "10.0.0.2 Some(50) Some(0) Some(10) false",
+                "10.0.0.3 Some(1) Some(11) Some(11) true",
+                "10.0.0.4 Some(0) Some(0) Some(12) true",
+            ]
+        );
+        let v6: Vec<(String, Option<u8>, Option<u32>)> =
+            vips[3].ases.iter().map(|a| (a.address.to_string(), a.weight, a.buckets)).collect();
+        assert_eq!(
+            v6,
+            [
+                ("2001:db8::3".into(), Some(100), Some(575)),
+                ("2001:db8::4".into(), Some(75), Some(449)),
+                ("2001:db8::5".into(), Some(0), Some(0)),
+            ]
+        );
+        assert_eq!(vips[1].ases.len(), 1);
+        assert_eq!(vips[4].ases[0].address.to_string(), "10.0.0.6");
+    }
+
     #[test]
     fn garbage_is_ignored() {
         assert!(parse_lb_vips_verbose("").is_empty());

@@ -34,8 +34,11 @@ fn settings(encap: LbEncapType) -> VipSettings {
     VipSettings { new_flows_table_length: 1024, ..VipSettings::new(encap, false) }
 }
 
+/// VPP's life cycle and return codes are checked against real VPP and
+/// vppsim alike by the workspace's `tests/vpp_lb_api.rs`; this test keeps
+/// what only vppsim has: its request log and its `gc` control command.
 #[test]
-fn lb_life_cycle_with_vpp_return_codes() {
+fn request_log_and_forced_garbage_collection() {
     let sim = VppSim::start(&[]);
     let mut c = connect(&sim);
     assert_eq!(c.client_index(), 0x8000_0001);
@@ -43,7 +46,6 @@ fn lb_life_cycle_with_vpp_return_codes() {
     assert_eq!(c.control_ping().unwrap(), sim.pid());
     let v = c.show_version().unwrap();
     assert_eq!((v.program.as_str(), v.version.as_str()), ("vpe", "26.10-rc0~374-gb575ec2c56d"));
-
     let conf = LbGlobalConf {
         ip4_src_address: Ipv4Addr::new(10, 255, 0, 1),
         ip6_src_address: "2001:db8::1".parse::<Ipv6Addr>().unwrap(),
@@ -51,105 +53,31 @@ fn lb_life_cycle_with_vpp_return_codes() {
         flow_timeout: 20,
     };
     c.lb_conf(&conf).unwrap();
-    assert_eq!(c.lb_conf_get().unwrap(), conf);
-    let keep = LbGlobalConf { sticky_buckets_per_core: u32::MAX, flow_timeout: u32::MAX, ..conf };
-    c.lb_conf(&keep).unwrap();
-    assert_eq!(c.lb_conf_get().unwrap(), conf, "0xffffffff keeps the values");
-    assert_eq!(retval(c.lb_conf(&LbGlobalConf { sticky_buckets_per_core: 1000, ..conf })), -70);
 
-    // VIPs.
     let vip = VipKey::host(ip("192.0.2.1"), 6, 80);
     c.lb_add_del_vip_v2(&vip, &settings(LbEncapType::Gre4), false).unwrap();
-    assert_eq!(retval(c.lb_add_del_vip_v2(&vip, &settings(LbEncapType::Gre4), false)), -81);
-    let all_ports = VipKey::host(ip("192.0.2.1"), 255, 0);
-    assert_eq!(retval(c.lb_add_del_vip_v2(&all_ports, &settings(LbEncapType::Gre4), false)), -81);
-    let sibling = VipKey::host(ip("192.0.2.1"), 6, 443);
-    assert_eq!(retval(c.lb_add_del_vip_v2(&sibling, &settings(LbEncapType::Gre6), false)), -73);
-    let odd = VipSettings { new_flows_table_length: 1000, ..settings(LbEncapType::Gre4) };
-    assert_eq!(retval(c.lb_add_del_vip_v2(&VipKey::host(ip("192.0.2.2"), 6, 80), &odd, false)), -70);
-    assert_eq!(
-        retval(c.lb_add_del_vip_v2(
-            &VipKey::host(ip("192.0.2.2"), 6, 80),
-            &settings(LbEncapType::Nat6),
-            false
-        )),
-        -97
-    );
-
-    // ASes.
     for a in ["10.0.0.2", "10.0.0.3", "10.0.0.4"] {
         c.lb_add_del_as_v2(&vip, ip(a), 100, false, false).unwrap();
     }
     assert_eq!(retval(c.lb_add_del_as_v2(&vip, ip("2001:db8::2"), 100, false, false)), -97);
-    assert_eq!(retval(c.lb_add_del_as_v2(&vip, ip("10.0.0.2"), 100, false, false)), -81);
-    let missing_vip = VipKey::host(ip("192.0.2.9"), 6, 80);
-    assert_eq!(retval(c.lb_add_del_as_v2(&missing_vip, ip("10.0.0.2"), 100, false, false)), -6);
-
-    let ases = c.lb_as_v2_dump().unwrap();
-    let mut buckets: Vec<u32> = ases.iter().map(|a| a.num_buckets).collect();
-    buckets.sort_unstable();
-    assert_eq!(buckets, [341, 341, 342]);
-    assert!(ases.iter().all(|a| a.vip == vip && a.in_use && a.weight == 100));
-
     c.lb_as_set_weight(&vip, ip("10.0.0.3"), 0, false).unwrap();
-    assert_eq!(retval(c.lb_as_set_weight(&vip, ip("10.0.0.9"), 0, false)), -6);
-    let ases = c.lb_as_v2_dump().unwrap();
-    let of = |addr: &str| ases.iter().find(|a| a.address == ip(addr)).unwrap().clone();
-    assert_eq!((of("10.0.0.3").num_buckets, of("10.0.0.3").weight, of("10.0.0.3").in_use), (0, 0, true));
-    assert_eq!(of("10.0.0.2").num_buckets + of("10.0.0.4").num_buckets, 1024);
-
-    // The CLI view: index, counters, buckets.
-    let cli = c.lb_vips_verbose().unwrap();
-    assert_eq!(cli.len(), 1);
-    assert_eq!((cli[0].index, cli[0].addr, cli[0].len, cli[0].port), (1, ip("192.0.2.1"), 32, Some(80)));
-    assert_eq!(cli[0].counters.len(), 4);
-
-    // Route and stats.
+    assert_eq!(c.lb_as_v2_dump().unwrap().len(), 3);
     let route = c.ip_route_lookup(0, ip("192.0.2.1"), 32, true).unwrap();
-    assert!(route.stats_index > 0);
-    assert_eq!(retval(c.ip_route_lookup(0, ip("203.0.113.1"), 32, true)), -6);
-    let mut stats = StatsClient::connect(&sim.stats).unwrap();
-    let boot = stats.boottime().unwrap();
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
-    assert!(boot <= now && now - boot < 600, "boottime {boot} vs now {now}");
-    assert_eq!(stats.simple_counter_sum("first session packet", 1).unwrap(), 0);
-    assert_eq!(stats.combined_counter_sum("/net/route/to", route.stats_index).unwrap().packets, 0);
+    assert_eq!(route.stats_index, 8, "the first load-balance index after VPP's own");
 
-    // Delete an AS with flush, then the VIP.
-    c.lb_add_del_as_v2(&vip, ip("10.0.0.2"), 0, true, true).unwrap();
-    let removed = c.lb_as_v2_dump().unwrap().into_iter().find(|a| a.address == ip("10.0.0.2")).unwrap();
-    assert!(!removed.in_use && removed.num_buckets == 0 && removed.in_use_since > 0, "{removed:?}");
-    assert_eq!(retval(c.lb_as_set_weight(&vip, ip("10.0.0.2"), 10, false)), -6);
-    c.lb_flush_vip(&vip).unwrap();
-    // VPP answers 0 even for a VIP that does not exist.
-    c.lb_flush_vip(&missing_vip).unwrap();
+    // Deleted VIP and its ASes stay until collected; `gc` forces it.
     c.lb_add_del_vip_v2(&vip, &settings(LbEncapType::Gre4), true).unwrap();
-    assert_eq!(retval(c.lb_add_del_vip_v2(&vip, &settings(LbEncapType::Gre4), true)), -6);
-    assert!(c.lb_vip_dump().unwrap().is_empty(), "deleted VIPs are hidden on master");
-    let leftovers = c.lb_as_v2_dump().unwrap();
-    assert_eq!(leftovers.len(), 3, "the AS dump still shows a deleted VIP's ASes: {leftovers:?}");
-    assert!(leftovers.iter().all(|a| !a.in_use && a.num_buckets == 0));
-    assert_eq!(retval(c.ip_route_lookup(0, ip("192.0.2.1"), 32, true)), -6);
     let cli = c.cli_inband("show lb vips verbose").unwrap();
     assert!(cli.starts_with(" ip4-gre4 [1] 192.0.2.1/32 removed\n"), "{cli}");
     sim.control("gc");
     assert_eq!(c.cli_inband("show lb vips verbose").unwrap(), "");
     assert!(c.lb_as_v2_dump().unwrap().is_empty());
-    // A re-added prefix gets a fresh route.
+    // The collected slot is reused, and a freed load-balance index too:
+    // the last one freed, the host entry of the last AS collected.
     c.lb_add_del_vip_v2(&vip, &settings(LbEncapType::Gre4), false).unwrap();
     let again = c.ip_route_lookup(0, ip("192.0.2.1"), 32, true).unwrap();
-    assert_ne!(again.stats_index, route.stats_index);
+    assert_eq!(again.stats_index, 11);
     assert_eq!(c.lb_vips_verbose().unwrap()[0].index, 1, "the collected slot is reused");
-
-    // An unknown command: retval -1 (vlib_cli_input's error) with the error
-    // text as the output.
-    let reply = c
-        .request(
-            vppapi::messages::CliInband { cmd: "show frobnicator".into(), ..Default::default() },
-            Duration::from_secs(5),
-        )
-        .unwrap();
-    assert_eq!((reply.retval, reply.reply.as_str()), (-1, "show: unknown input `frobnicator'\n"));
     c.close().unwrap();
 
     // The request log has one line per request, decoded.
