@@ -238,3 +238,31 @@ fn show_lb_vips_verbose_is_the_parser_fixture() {
     let want = std::fs::read_to_string(&path).expect("read fixture");
     assert_eq!(text, want, "`show lb vips verbose` differs from real VPP's ({})", path.display());
 }
+
+#[test]
+fn a_restarted_vpp_has_no_lb_state_and_serves_a_new_stats_segment() {
+    let vpp = Vpp::start();
+    let mut c = vpp.connect();
+    let vip = VipKey::host(ip("192.0.2.1"), 6, 80);
+    c.lb_add_del_vip_v2(&vip, &settings(LbEncapType::Gre4, false), false).expect("add VIP");
+    let mut old_stats = StatsClient::connect(&vpp.stats_socket).expect("stats");
+    let old_boot = old_stats.boottime().expect("boottime");
+    let names = old_stats.names().expect("names");
+    assert!(names.iter().any(|n| n == "first session packet"), "{names:?}");
+
+    // The boot time has whole-second resolution: make the new one differ.
+    std::thread::sleep(Duration::from_millis(1100));
+    let vpp = vpp.kill_and_restart();
+    let err = c.control_ping().expect_err("the old connection is gone");
+    assert!(err.is_disconnect(), "expected a disconnect, got {err}");
+
+    let mut c = vpp.connect();
+    assert!(c.lb_vip_dump().expect("dump").is_empty(), "lb state survived the restart");
+    let mut new_stats = StatsClient::connect(&vpp.stats_socket).expect("stats");
+    let new_boot = new_stats.boottime().expect("boottime");
+    assert!(new_boot > old_boot, "boottime {old_boot} -> {new_boot}");
+    let names = new_stats.names().expect("names");
+    assert!(!names.iter().any(|n| n == "first session packet"), "lb counters come with a VIP: {names:?}");
+    // The old mapping stays readable, frozen at the old boot.
+    assert_eq!(old_stats.boottime().expect("boottime"), old_boot);
+}

@@ -1,6 +1,7 @@
-"""VPP's own Python client (vpp_papi) drives vppsim as it would drive VPP.
+"""VPP's own Python client (vpp_papi) drives the lb plugin of a VPP: real VPP
+or vppsim, which must answer alike.
 
-usage: vppsim_lifecycle.py APIDIR API_SOCKET EXPECTED_VERSION
+usage: lb_lifecycle.py APIDIR API_SOCKET EXPECTED_VERSION
 
 Every check is an assert with the values involved; the script prints one
 line per step and `ALL OK` at the end.
@@ -15,7 +16,7 @@ from vpp_papi import VPPApiClient
 apidir, socket_path, expected_version = sys.argv[1:4]
 
 vpp = VPPApiClient(apidir=apidir, use_socket=True, server_address=socket_path, read_timeout=5)
-assert vpp.connect("vppsim-papi-test") == 0
+assert vpp.connect("lb-papi-test") == 0
 print("connected")
 
 v = vpp.api.show_version()
