@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use maglev_proto::maglev as pb;
 use testsupport::grpc::client;
-use testsupport::pg::{syns_from, Delivered, Pg};
+use testsupport::pg::{syns_from, Delivered, Pg, TcpPacket, ACK};
 use testsupport::{loopback_net, Maglevd, MaglevdOpts, Nginx, Vpp};
 use vppapi::lb_cli::VipCliInfo;
 
@@ -51,22 +51,7 @@ impl Lab {
     /// One frontend `web` (tcp/80) with one pool of every backend at
     /// `weights`.
     fn config(&self, weights: &[u8]) -> String {
-        let mut s = String::from(
-            "maglev:
-  healthchecker: {workers: 4}
-  vpp:
-    lb:
-      ipv4-src-address: 192.0.2.254
-      startup-min-delay: 0s
-      startup-max-delay: 2s
-  healthchecks:
-    http: {type: http, port: 8080, interval: 200ms, timeout: 300ms, rise: 2, fall: 2, jitter-percent: 0}
-  backends:
-",
-        );
-        for h in 1..=weights.len() as u8 {
-            let _ = writeln!(s, "    b{h}: {{address: {}, healthcheck: http}}", self.addr(h));
-        }
+        let mut s = self.config_head(weights.len() as u8);
         s.push_str(
             "  frontends:
     web:
@@ -80,6 +65,28 @@ impl Lab {
         );
         for (i, w) in weights.iter().enumerate() {
             let _ = writeln!(s, "            b{}: {{weight: {w}}}", i + 1);
+        }
+        s
+    }
+
+    /// Everything but the frontends: backends b1..b`n` health-checked
+    /// over HTTP.
+    fn config_head(&self, n: u8) -> String {
+        let mut s = String::from(
+            "maglev:
+  healthchecker: {workers: 4}
+  vpp:
+    lb:
+      ipv4-src-address: 192.0.2.254
+      startup-min-delay: 0s
+      startup-max-delay: 2s
+  healthchecks:
+    http: {type: http, port: 8080, interval: 200ms, timeout: 300ms, rise: 2, fall: 2, jitter-percent: 0}
+  backends:
+",
+        );
+        for h in 1..=n {
+            let _ = writeln!(s, "    b{h}: {{address: {}, healthcheck: http}}", self.addr(h));
         }
         s
     }
@@ -102,9 +109,13 @@ fn start_maglevd(vpp: &Vpp, config: &str) -> Maglevd {
 
 /// Waits until the used ASes of the VIP have exactly these weights.
 fn wait_weights(vpp: &Vpp, want: &[(Ipv4Addr, u8)]) -> Vec<VipCliInfo> {
+    wait_vip_weights(vpp, VIP, want)
+}
+
+fn wait_vip_weights(vpp: &Vpp, vip: &str, want: &[(Ipv4Addr, u8)]) -> Vec<VipCliInfo> {
     let want: BTreeMap<IpAddr, u8> = want.iter().map(|(a, w)| (IpAddr::V4(*a), *w)).collect();
-    vpp.wait_lb(&format!("{VIP} weights {want:?}"), WAIT, |v| {
-        let have: BTreeMap<IpAddr, u8> = Vpp::ases(v, VIP)
+    vpp.wait_lb(&format!("{vip} weights {want:?}"), WAIT, |v| {
+        let have: BTreeMap<IpAddr, u8> = Vpp::ases(v, vip)
             .into_iter()
             .filter(|a| a.used)
             .map(|a| (a.address, a.weight.unwrap_or(0)))
@@ -176,6 +187,71 @@ fn new_flows_split_by_weight_and_never_reach_a_down_or_disabled_backend() {
         BTreeMap::from([(IpAddr::V4(b3), 1000)]),
         "new flows reached a disabled or down backend"
     );
+}
+
+#[test]
+fn a_down_backend_loses_its_flows_with_flush_on_down_and_keeps_them_without() {
+    let Some(vpp) = Vpp::real_only("flush_on_down") else { return };
+    let mut lab = Lab::new(2);
+    let mut config = lab.config_head(2);
+    config.push_str("  frontends:\n");
+    for (name, addr, flush) in [("flush", "192.0.2.1", true), ("drain", "192.0.2.2", false)] {
+        let _ = write!(
+            config,
+            "    {name}:
+      address: {addr}
+      protocol: tcp
+      port: 80
+      flush-on-down: {flush}
+      pools:
+        - name: main
+          backends: {{b1: {{}}, b2: {{}}}}
+",
+        );
+    }
+    let _m = start_maglevd(&vpp, &config);
+    let (b1, b2) = (lab.addr(1), lab.addr(2));
+    for vip in ["192.0.2.1/32", "192.0.2.2/32"] {
+        wait_vip_weights(&vpp, vip, &[(b1, 100), (b2, 100)]);
+    }
+    let mut pg = lab.pg(&vpp);
+    let flush_vip = Ipv4Addr::new(192, 0, 2, 1);
+    let drain_vip = Ipv4Addr::new(192, 0, 2, 2);
+    let mut syns = syns_from(Ipv4Addr::new(10, 5, 0, 1), 400, flush_vip, 80);
+    syns.extend(syns_from(Ipv4Addr::new(10, 6, 0, 1), 400, drain_vip, 80));
+    let first = pg.send(&vpp, &syns);
+    assert_eq!(first.len(), 800);
+    let before: BTreeMap<Ipv4Addr, IpAddr> = first.iter().map(|d| (d.src, d.as_addr)).collect();
+    let on_b2 =
+        |net: u8| before.iter().filter(|(s, a)| s.octets()[1] == net && **a == IpAddr::V4(b2)).count();
+    assert!(on_b2(5) > 100 && on_b2(6) > 100, "both VIPs sent flows to b2: {before:?}");
+
+    // b2 dies. The same clients send their next packet.
+    lab.nginx[1].stop();
+    for vip in ["192.0.2.1/32", "192.0.2.2/32"] {
+        wait_vip_weights(&vpp, vip, &[(b1, 100), (b2, 0)]);
+    }
+    let acks: Vec<TcpPacket> = syns.iter().map(|p| TcpPacket { flags: ACK, ..*p }).collect();
+    let second = pg.send(&vpp, &acks);
+    assert_eq!(second.len(), 800);
+    let mut moved = 0;
+    for d in &second {
+        let was = before[&d.src];
+        if d.src.octets()[1] == 5 {
+            // flush-on-down: every flow is on b1 now.
+            assert_eq!(d.as_addr, IpAddr::V4(b1), "a flushed flow of {} stayed on {was}", d.src);
+        } else {
+            // No flush: established flows keep their AS, even the dead one.
+            assert_eq!(d.as_addr, was, "an established flow of {} moved", d.src);
+        }
+        moved += usize::from(d.as_addr != was);
+    }
+    assert_eq!(moved, on_b2(5), "exactly the flushed flows of b2 moved");
+    let vips = vpp.lb_vips();
+    let flows = |vip: &str| {
+        Vpp::ases(&vips, vip).into_iter().find(|a| a.address == IpAddr::V4(b2)).and_then(|a| a.flows)
+    };
+    assert_eq!(flows("192.0.2.2/32"), Some(on_b2(6) as u64), "{vips:?}");
 }
 
 /// The per-AS bucket counts of the VIP, by AS address.
