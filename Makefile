@@ -69,6 +69,7 @@ proto:
 .PHONY: bench
 bench:
 	$(CARGO) bench -p maglevd --bench metrics_scrape
+	$(CARGO) bench -p maglevd --bench status_page
 
 fmt:
 	$(CARGO) fmt --all

@@ -98,15 +98,15 @@ fn change(source: &StatusSource, ev: &Event) -> Option<Change> {
     let snap = source.checker.snapshot();
     let (backends, frontends) = match ev {
         Event::Backend(b) if b.from != b.to => {
-            let backends =
-                snap.backends.get(&b.backend).map(|s| view::backend(&snap, s)).into_iter().collect();
-            let frontends = snap
+            let users: Vec<_> = snap
                 .frontends
                 .values()
                 .filter(|f| f.config.backend_names().any(|n| n == b.backend))
-                .map(|f| view::frontend(&snap, f))
                 .collect();
-            (backends, frontends)
+            let names = users.iter().map(|f| f.config.name.clone()).collect();
+            let backends =
+                snap.backends.get(&b.backend).map(|s| view::backend(s, names)).into_iter().collect();
+            (backends, users.into_iter().map(|f| view::frontend(&snap, f)).collect())
         }
         Event::Frontend(f) if f.from != f.to => (
             Vec::new(),

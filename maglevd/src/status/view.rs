@@ -4,6 +4,7 @@
 //! they cannot disagree. Field names and values follow `ListBackends` and
 //! `ListFrontends` (state names, `address/len`, weights 0..100).
 
+use std::collections::{HashMap, HashSet};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
@@ -190,7 +191,13 @@ pub fn build(
             layout: layout(snap),
         },
         frontends: snap.frontends.values().map(|f| frontend(snap, f)).collect(),
-        backends: snap.backends.values().map(|b| backend(snap, b)).collect(),
+        backends: {
+            let users = users(snap);
+            snap.backends
+                .values()
+                .map(|b| backend(b, users.get(b.name.as_str()).cloned().unwrap_or_default()))
+                .collect()
+        },
         vpp: vpp.map(vpp_view),
         events: events.iter().map(event).collect(),
     }
@@ -267,7 +274,22 @@ pub fn frontend(snap: &Snapshot, f: &FrontendSnapshot) -> FrontendView {
     }
 }
 
-pub fn backend(snap: &Snapshot, b: &BackendSnapshot) -> BackendView {
+/// The frontends that use each backend, in frontend order.
+fn users(snap: &Snapshot) -> HashMap<&str, Vec<String>> {
+    let mut out: HashMap<&str, Vec<String>> = HashMap::new();
+    for f in snap.frontends.values() {
+        let mut seen = HashSet::new();
+        for name in f.config.backend_names() {
+            if seen.insert(name) {
+                out.entry(name).or_default().push(f.config.name.clone());
+            }
+        }
+    }
+    out
+}
+
+/// `frontends`: the names of the frontends that use it.
+pub fn backend(b: &BackendSnapshot, frontends: Vec<String>) -> BackendView {
     BackendView {
         name: b.name.clone(),
         address: b.address.to_string(),
@@ -288,12 +310,7 @@ pub fn backend(snap: &Snapshot, b: &BackendSnapshot) -> BackendView {
             at_ms: b.last_result_at.map(unix_ms),
         }),
         last_transition_ms: b.history.first().map(|t| unix_ms(t.at)),
-        frontends: snap
-            .frontends
-            .values()
-            .filter(|f| f.config.backend_names().any(|n| n == b.name))
-            .map(|f| f.config.name.clone())
-            .collect(),
+        frontends,
     }
 }
 
