@@ -8,6 +8,9 @@ TARGET_DIR := $(shell $(CARGO) metadata --format-version 1 --no-deps 2>/dev/null
 # System packages the tests drive (real backends, namespaces, the shell,
 # promtool from prometheus, a headless browser for the status page).
 TEST_DEBS := nginx-light haproxy iproute2 iputils-ping tmux openssl python3-venv cmake g++ procps prometheus groff-base chromium
+# ca-certificates: the config corpus names the system CA bundle, and the
+# config check reads every CA file.
+TEST_DEBS += ca-certificates
 
 .PHONY: all build build-deps test test-deps test-vpp fmt lint clean demo demo-stop demo-backend-stop demo-backend-start proto
 

@@ -438,6 +438,13 @@ fn tls(path: &str, raw: RawTls, errs: &mut Errors) -> TlsCheck {
         // a relative path would silently mean something else there.
         if !ca.is_absolute() {
             errs.push(format!("{path}.ca-file"), format!("{} must be an absolute path", ca.display()));
+        } else if let Err(e) = crate::probe::check_ca_file(ca) {
+            // Checked even with `verify: false`: a CA file that is named
+            // but missing is a mistake either way.
+            errs.push(
+                format!("{path}.ca-file"),
+                format!("{e} (the file must exist and be readable by maglevd's user)"),
+            );
         }
     }
     TlsCheck { server_name: raw.server_name, verify: raw.verify.unwrap_or(false), ca_file }

@@ -37,6 +37,7 @@ use deadline::Deadline;
 
 pub use engine::Engine;
 pub use result::{ProbeResult, ResultCode};
+pub(crate) use tls::check_ca_file;
 pub use tls::clear_cache as clear_tls_cache;
 
 /// What to probe: one backend with its healthcheck.

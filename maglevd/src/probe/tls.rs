@@ -123,6 +123,13 @@ fn load_roots(path: &Path) -> Result<RootCertStore, TlsSetupError> {
     Ok(roots)
 }
 
+/// Reads and parses a CA file exactly as a probe would, so that the config
+/// check (`maglevd --check`, reloads) refuses a file the probes could not
+/// use instead of every probe failing later.
+pub(crate) fn check_ca_file(path: &Path) -> Result<(), TlsSetupError> {
+    load_roots(path).map(|_| ())
+}
+
 fn build(verify: bool, ca_path: &Path) -> Result<Arc<ClientConfig>, TlsSetupError> {
     let provider = provider();
     let builder = ClientConfig::builder_with_provider(provider.clone())
