@@ -121,7 +121,9 @@ gzip -9n <man/maglevc.1 >"$ROOT/usr/share/man/man1/maglevc.1.gz"
 install -D -m 0644 debian/vpp-maglevd.service "$ROOT/lib/systemd/system/vpp-maglevd.service"
 install -D -m 0644 debian/default.vpp-maglev "$ROOT/etc/default/vpp-maglev"
 [ -f debian/maglev.yaml ] || die "debian/maglev.yaml (the example config) is missing"
-install -D -m 0644 debian/maglev.yaml "$ROOT/etc/vpp-maglev/maglev.yaml"
+# The config may hold secrets (healthcheck headers): 0640, and the
+# postinst gives it to group maglevd, which exists only on the target.
+install -D -m 0640 debian/maglev.yaml "$ROOT/etc/vpp-maglev/maglev.yaml"
 
 DOC="$ROOT/usr/share/doc/$PACKAGE"
 install -D -m 0644 debian/copyright "$DOC/copyright"

@@ -153,6 +153,7 @@ for f in /usr/sbin/maglevd /usr/bin/maglevc /usr/share/man/man8/maglevd.8.gz \
 	/usr/share/doc/$PACKAGE/changelog.gz; do
 	check "$f installed" test -e "$f"
 done
+check "config is 0640 root:maglevd" bash -c '[ "$(stat -c "%a %U:%G" /etc/vpp-maglev/maglev.yaml)" = "640 root:maglevd" ]'
 check "conffiles registered" bash -c "dpkg-query -W -f '\${Conffiles}' $PACKAGE | grep -q /etc/vpp-maglev/maglev.yaml"
 check "unit enabled" test -L /etc/systemd/system/multi-user.target.wants/$UNIT
 check "maglevd --version" /usr/sbin/maglevd --version

@@ -34,7 +34,8 @@ fn setup(log_level: &'static str) -> Setup {
     let mut y = String::from(
         "maglev:\n  healthchecker:\n    workers: 2\n    transition-history: 4\n  healthchecks:\n    http:\n      \
          type: http\n      port: 8080\n      interval: 100ms\n      timeout: 500ms\n      rise: 1\n      fall: 1\n      \
-         jitter-percent: 0\n      http:\n        path: /healthz\n        expect-status: \"200-399,404\"\n  backends:\n",
+         jitter-percent: 0\n      http:\n        path: /healthz\n        expect-status: \"200-399,404\"\n        \
+         headers: {Authorization: \"Bearer s3cret\", Accept: \"*/*\"}\n  backends:\n",
     );
     for (name, a) in &backends {
         let _ = writeln!(y, "    {name}:\n      address: {a}\n      healthcheck: http");
@@ -101,6 +102,15 @@ fn reads_list_and_get_with_full_content() {
     assert_eq!(hc.http.path, "/healthz");
     assert_eq!(hc.http.expect_status, "200-399,404");
     assert_eq!(hc.backends, ["web1", "web2"]);
+    // Header values may be credentials: only harmless ones are shown.
+    let headers: Vec<(&str, &str)> =
+        hc.http.headers.iter().map(|h| (h.name.as_str(), h.value.as_str())).collect();
+    assert_eq!(headers, [("Authorization", "<redacted>"), ("Accept", "*/*")]);
+    assert!(
+        !format!("{:?}", hcs.healthchecks).contains("s3cret"),
+        "ListHealthChecks leaks a header value: {:?}",
+        hcs.healthchecks
+    );
 
     let v = c.get_version(&pb::GetVersionRequest::new()).expect("GetVersion");
     assert!(!v.version.is_empty() && !v.commit.is_empty());

@@ -157,7 +157,7 @@ pub fn healthcheck(snap: &Snapshot, hc: &HealthCheck) -> pb::HealthCheckInfo {
                 .iter()
                 .map(|(name, value)| pb::Header {
                     name: name.clone(),
-                    value: value.clone(),
+                    value: shown_header_value(name, value),
                     ..Default::default()
                 })
                 .collect(),
@@ -182,6 +182,33 @@ pub fn healthcheck(snap: &Snapshot, hc: &HealthCheck) -> pb::HealthCheckInfo {
         .map(|b| b.name.clone())
         .collect();
     out
+}
+
+/// Headers whose values never carry a credential: the API shows them as
+/// configured. Any other value (Authorization, Cookie, X-Api-Key, a custom
+/// header) may hold a secret, and a client of the API is not necessarily
+/// allowed to read the config file, so it is replaced by [`REDACTED`].
+const SHOWN_HEADERS: &[&str] = &[
+    "accept",
+    "accept-encoding",
+    "accept-language",
+    "cache-control",
+    "connection",
+    "content-type",
+    "host",
+    "pragma",
+    "user-agent",
+];
+
+/// What the API shows instead of a header value that is not on the list.
+pub const REDACTED: &str = "<redacted>";
+
+fn shown_header_value(name: &str, value: &str) -> String {
+    if SHOWN_HEADERS.iter().any(|h| h.eq_ignore_ascii_case(name)) {
+        value.to_string()
+    } else {
+        REDACTED.to_string()
+    }
 }
 
 /// "200-399", "200,204,300-302": the config's own notation.
@@ -340,6 +367,15 @@ pub fn vpp_counters(c: &VppCounters) -> pb::VPPLBCounters {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn header_values_are_redacted_unless_known_harmless() {
+        assert_eq!(shown_header_value("Authorization", "Bearer x"), REDACTED);
+        assert_eq!(shown_header_value("X-Api-Key", "k"), REDACTED);
+        assert_eq!(shown_header_value("Cookie", "session=1"), REDACTED);
+        assert_eq!(shown_header_value("accept", "*/*"), "*/*");
+        assert_eq!(shown_header_value("User-Agent", "probe/1"), "probe/1");
+    }
 
     #[test]
     fn status_matcher_uses_config_notation() {
