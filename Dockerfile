@@ -33,9 +33,11 @@ RUN apt-get update \
         --shell /usr/sbin/nologin maglevd
 COPY --from=build /out/ /
 USER maglevd
-# In a container the API must listen beyond loopback to be published; it
-# has no authentication, so publish it only where it is safe.
+# In a container the API must listen beyond loopback to be published.
+# Plaintext there is refused unless overridden explicitly, as here: publish
+# it only where that is safe (e.g. -p 127.0.0.1:9090:9090).
 ENV MAGLEV_GRPC_ADDR=0.0.0.0:9090 \
+    MAGLEV_GRPC_INSECURE_REMOTE=true \
     MAGLEV_METRICS_ADDR=:9091
 EXPOSE 9090 9091
 ENTRYPOINT ["/usr/sbin/maglevd"]

@@ -11,6 +11,9 @@ TEST_DEBS := nginx-light haproxy iproute2 iputils-ping tmux openssl python3-venv
 # ca-certificates: the config corpus names the system CA bundle, and the
 # config check reads every CA file.
 TEST_DEBS += ca-certificates
+# passwd and util-linux: useradd and setpriv run clients as unprivileged
+# users.
+TEST_DEBS += passwd util-linux
 
 .PHONY: all build build-deps test test-deps test-vpp fmt lint clean demo demo-stop demo-backend-stop demo-backend-start proto
 

@@ -35,7 +35,12 @@ impl CallError {
         match e {
             grpcio::Error::RpcFailure(s) => {
                 let msg = s.message().to_string();
-                if s.code() == grpcio::RpcStatusCode::UNAVAILABLE
+                if s.code() == grpcio::RpcStatusCode::UNAVAILABLE && msg.contains("Permission denied") {
+                    CallError::new(format!(
+                        "cannot connect to maglevd at {server}: permission denied (only root and the members \
+                         of group maglevd may use its socket: ask for `adduser $USER maglevd`, then log in again)"
+                    ))
+                } else if s.code() == grpcio::RpcStatusCode::UNAVAILABLE
                     && (msg.is_empty()
                         || msg.contains("failed to connect")
                         || msg.contains("Connection refused"))

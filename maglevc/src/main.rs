@@ -17,13 +17,15 @@ use std::process::ExitCode;
 use client::Client;
 use format::Style;
 
-const DEFAULT_SERVER: &str = "localhost:9090";
+/// maglevd's default: a local socket for root and group maglevd.
+const DEFAULT_SERVER: &str = "unix:/run/vpp-maglev/maglevd.sock";
 
 const USAGE: &str = "\
 usage: maglevc [--server ADDR] [--color[=BOOL]] [COMMAND...]
 
-  --server ADDR   maglevd's gRPC address: host:port or unix:/path
-                  (env MAGLEV_SERVER; default localhost:9090)
+  --server ADDR   maglevd's gRPC address: unix:/path or host:port
+                  (env MAGLEV_SERVER; default unix:/run/vpp-maglev/maglevd.sock,
+                  usable by root and the members of group maglevd)
   --color[=BOOL]  colour the output (default: on in the shell, off otherwise)
   -h, --help      this help
 

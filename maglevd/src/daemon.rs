@@ -150,6 +150,8 @@ fn run(opts: Options) -> i32 {
         handle.clone(),
         GrpcOptions {
             addr: opts.grpc_addr.clone(),
+            socket_group: opts.grpc_socket_group.clone(),
+            insecure_remote: opts.grpc_insecure_remote,
             reflection: opts.reflection,
             version: VersionInfo {
                 version: VERSION.into(),

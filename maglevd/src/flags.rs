@@ -14,8 +14,13 @@ usage: maglevd [options]
 
 options (environment variable in brackets):
   --config PATH          config file [MAGLEV_CONFIG] (default /etc/vpp-maglev/maglev.yaml)
-  --grpc-addr ADDR       gRPC listen address, host:port or unix:/path [MAGLEV_GRPC_ADDR]
-                         (default localhost:9090)
+  --grpc-addr ADDR       gRPC listen address, unix:/path or host:port [MAGLEV_GRPC_ADDR]
+                         (default unix:/run/vpp-maglev/maglevd.sock)
+  --grpc-socket-group GROUP
+                         group that may use the gRPC socket (mode 0660)
+                         [MAGLEV_GRPC_SOCKET_GROUP] (default maglevd, if it exists)
+  --grpc-insecure-remote serve plaintext gRPC on a non-loopback TCP address
+                         (refused otherwise) [MAGLEV_GRPC_INSECURE_REMOTE]
   --metrics-addr ADDR    Prometheus /metrics address; empty disables [MAGLEV_METRICS_ADDR]
                          (default :9091)
   --vpp-api-addr PATH    VPP API socket; empty disables VPP [MAGLEV_VPP_API_ADDR]
@@ -30,11 +35,17 @@ options (environment variable in brackets):
   --help                 print this help and exit
 ";
 
+/// The local, permissioned socket (mode 0660, group maglevd).
+pub const DEFAULT_GRPC_ADDR: &str = "unix:/run/vpp-maglev/maglevd.sock";
+
 /// The resolved options.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Options {
     pub config: PathBuf,
     pub grpc_addr: String,
+    /// `None`: the default group, used only when it exists.
+    pub grpc_socket_group: Option<String>,
+    pub grpc_insecure_remote: bool,
     pub metrics_addr: String,
     pub vpp_api_addr: String,
     pub vpp_stats_addr: String,
@@ -76,6 +87,8 @@ pub fn parse(
     let env_or = |key: &str, default: &str| env(key).unwrap_or_else(|| default.to_string());
     let mut config = None;
     let mut grpc_addr = None;
+    let mut grpc_socket_group = None;
+    let mut grpc_insecure_remote = None;
     let mut metrics_addr = None;
     let mut vpp_api_addr = None;
     let mut vpp_stats_addr = None;
@@ -90,6 +103,10 @@ pub fn parse(
         match arg {
             Long("config") => config = Some(parser.value().map_err(err)?.string().map_err(err)?),
             Long("grpc-addr") => grpc_addr = Some(parser.value().map_err(err)?.string().map_err(err)?),
+            Long("grpc-socket-group") => {
+                grpc_socket_group = Some(parser.value().map_err(err)?.string().map_err(err)?)
+            }
+            Long("grpc-insecure-remote") => grpc_insecure_remote = Some(true),
             Long("metrics-addr") => metrics_addr = Some(parser.value().map_err(err)?.string().map_err(err)?),
             Long("vpp-api-addr") => vpp_api_addr = Some(parser.value().map_err(err)?.string().map_err(err)?),
             Long("vpp-stats-addr") => {
@@ -122,11 +139,24 @@ pub fn parse(
             "invalid value {streams_str:?} for --max-watch-streams: use a whole number above 0"
         ))
     })?;
+    let grpc_insecure_remote = match grpc_insecure_remote {
+        Some(v) => v,
+        None => match env("MAGLEV_GRPC_INSECURE_REMOTE") {
+            None => false,
+            Some(v) => parse_bool(&v).ok_or_else(|| {
+                FlagError(format!("invalid value {v:?} for MAGLEV_GRPC_INSECURE_REMOTE: use true or false"))
+            })?,
+        },
+    };
     Ok(Action::Run(Options {
         config: PathBuf::from(
             config.unwrap_or_else(|| env_or("MAGLEV_CONFIG", "/etc/vpp-maglev/maglev.yaml")),
         ),
-        grpc_addr: grpc_addr.unwrap_or_else(|| env_or("MAGLEV_GRPC_ADDR", "localhost:9090")),
+        grpc_addr: grpc_addr.unwrap_or_else(|| env_or("MAGLEV_GRPC_ADDR", DEFAULT_GRPC_ADDR)),
+        grpc_socket_group: grpc_socket_group
+            .or_else(|| env("MAGLEV_GRPC_SOCKET_GROUP"))
+            .filter(|g| !g.is_empty()),
+        grpc_insecure_remote,
         metrics_addr: metrics_addr.unwrap_or_else(|| env_or("MAGLEV_METRICS_ADDR", ":9091")),
         vpp_api_addr: vpp_api_addr.unwrap_or_else(|| env_or("MAGLEV_VPP_API_ADDR", "/run/vpp/api.sock")),
         vpp_stats_addr: vpp_stats_addr
@@ -168,7 +198,9 @@ mod tests {
     fn defaults() {
         let o = opts(&[], &[]);
         assert_eq!(o.config, PathBuf::from("/etc/vpp-maglev/maglev.yaml"));
-        assert_eq!(o.grpc_addr, "localhost:9090");
+        assert_eq!(o.grpc_addr, "unix:/run/vpp-maglev/maglevd.sock");
+        assert_eq!(o.grpc_socket_group, None);
+        assert!(!o.grpc_insecure_remote);
         assert_eq!(o.metrics_addr, ":9091");
         assert_eq!(o.vpp_api_addr, "/run/vpp/api.sock");
         assert_eq!(o.vpp_stats_addr, "/run/vpp/stats.sock");
@@ -188,6 +220,17 @@ mod tests {
         assert!(!o.vpp_enabled());
         assert!(!o.reflection);
         assert_eq!(o.log_level, LevelFilter::Debug);
+    }
+
+    #[test]
+    fn grpc_access_flags_and_env() {
+        let o = opts(&["--grpc-socket-group", "ops", "--grpc-insecure-remote"], &[]);
+        assert_eq!(o.grpc_socket_group.as_deref(), Some("ops"));
+        assert!(o.grpc_insecure_remote);
+        let o = opts(&[], &[("MAGLEV_GRPC_SOCKET_GROUP", "netops"), ("MAGLEV_GRPC_INSECURE_REMOTE", "yes")]);
+        assert_eq!(o.grpc_socket_group.as_deref(), Some("netops"));
+        assert!(o.grpc_insecure_remote);
+        assert!(run(&[], &[("MAGLEV_GRPC_INSECURE_REMOTE", "perhaps")]).is_err());
     }
 
     #[test]

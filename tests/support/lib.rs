@@ -15,6 +15,7 @@ pub mod pg;
 pub mod process;
 pub mod scripted;
 pub mod tempdir;
+pub mod users;
 pub mod vpp;
 
 use std::path::PathBuf;
@@ -25,6 +26,7 @@ pub use netns::{NetNs, VethPair};
 pub use nginx::Nginx;
 pub use process::{Daemon, LogLine};
 pub use tempdir::TempDir;
+pub use users::{TestGroup, TestUser};
 pub use vpp::{Vpp, VppKind};
 
 /// Path of a binary built from this workspace (`maglevd`, `maglevc`,

@@ -10,6 +10,7 @@ pub mod convert;
 mod handoff;
 pub mod health;
 pub mod instrument;
+pub mod listen;
 pub mod reflection;
 pub mod service;
 pub mod stream;
@@ -41,6 +42,10 @@ const CQ_THREADS: usize = 2;
 pub struct GrpcOptions {
     /// `host:port`, `:port` (all addresses) or `unix:/path`.
     pub addr: String,
+    /// The local socket's group; `None`: `maglevd` when it exists.
+    pub socket_group: Option<String>,
+    /// Serve plaintext on a TCP address that is not a loopback one.
+    pub insecure_remote: bool,
     /// Serve `grpc.reflection.v1` and `v1alpha`.
     pub reflection: bool,
     pub version: VersionInfo,
@@ -68,6 +73,8 @@ pub enum GrpcError {
     Thread(std::io::Error),
     /// The listen address could not be bound.
     Bind { addr: String, source: grpcio::Error },
+    /// The address is refused, or the socket could not be prepared.
+    Listen(listen::ListenError),
 }
 
 impl fmt::Display for GrpcError {
@@ -79,6 +86,7 @@ impl fmt::Display for GrpcError {
                 f,
                 "cannot listen for gRPC on {addr}: {source} (is the address in use, or not local? check --grpc-addr)"
             ),
+            GrpcError::Listen(e) => write!(f, "{e}"),
         }
     }
 }
@@ -96,14 +104,6 @@ pub struct GrpcServer {
     _env: Arc<Environment>,
 }
 
-/// `:9090` means every address; grpc wants a host.
-fn listen_addr(addr: &str) -> String {
-    match addr.strip_prefix(':') {
-        Some(port) => format!("[::]:{port}"),
-        None => addr.to_string(),
-    }
-}
-
 /// Fully qualified names of the services this server runs.
 fn service_names(reflection: bool) -> Vec<String> {
     let mut names = vec!["maglev.Maglev".to_string(), "grpc.health.v1.Health".to_string()];
@@ -116,6 +116,8 @@ fn service_names(reflection: bool) -> Vec<String> {
 
 /// Builds, binds and starts the server.
 pub fn start(checker: CheckerHandle, opts: GrpcOptions) -> Result<GrpcServer, GrpcError> {
+    let listen_addr = listen::parse(&opts.addr).map_err(GrpcError::Listen)?;
+    listen::check_plaintext(&listen_addr, &opts.addr, opts.insecure_remote).map_err(GrpcError::Listen)?;
     let env = Arc::new(EnvBuilder::new().cq_count(CQ_THREADS).name_prefix("grpc-cq").build());
     let (shutdown_tx, shutdown_rx) = crossbeam_channel::bounded::<()>(0);
     let health = opts.health;
@@ -160,10 +162,21 @@ pub fn start(checker: CheckerHandle, opts: GrpcOptions) -> Result<GrpcServer, Gr
             ));
     }
     let mut server = builder.build().map_err(GrpcError::Build)?;
-    let addr = listen_addr(&opts.addr);
+    let bind = match &listen_addr {
+        listen::ListenAddr::Unix(path) => {
+            listen::prepare_socket_dir(path).map_err(GrpcError::Listen)?;
+            opts.addr.clone()
+        }
+        listen::ListenAddr::Tcp { bind, .. } => bind.clone(),
+    };
     let port = server
-        .add_listening_port(addr.clone(), ServerCredentials::insecure())
+        .add_listening_port(bind, ServerCredentials::insecure())
         .map_err(|source| GrpcError::Bind { addr: opts.addr.clone(), source })?;
+    // Bound but not yet accepting: restrict the socket before anyone can
+    // get in.
+    if let listen::ListenAddr::Unix(path) = &listen_addr {
+        listen::restrict_socket(path, opts.socket_group.as_deref()).map_err(GrpcError::Listen)?;
+    }
     server.start();
     info!("grpc-listen addr={} port={port} reflection={}", Value(&opts.addr), opts.reflection);
     Ok(GrpcServer { server, health, shutdown: Some(shutdown_tx), port, addr: opts.addr, _env: env })
@@ -205,13 +218,6 @@ impl GrpcServer {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn bare_port_listens_everywhere() {
-        assert_eq!(listen_addr(":9090"), "[::]:9090");
-        assert_eq!(listen_addr("localhost:9090"), "localhost:9090");
-        assert_eq!(listen_addr("unix:/run/maglevd.sock"), "unix:/run/maglevd.sock");
-    }
 
     #[test]
     fn reflection_is_listed_only_when_served() {
