@@ -14,6 +14,8 @@ TEST_DEBS += ca-certificates
 # passwd and util-linux: useradd and setpriv run clients as unprivileged
 # users.
 TEST_DEBS += passwd util-linux
+# systemd: systemd-analyze checks the unit.
+TEST_DEBS += systemd
 
 .PHONY: all build build-deps test test-deps test-vpp fmt lint clean demo demo-stop demo-backend-stop demo-backend-start proto
 

@@ -42,3 +42,51 @@ fn maintainer_scripts_parse() {
         assert!(out.status.success(), "{script}: {}", String::from_utf8_lossy(&out.stderr));
     }
 }
+
+const UNIT: &str = "debian/vpp-maglevd.service";
+
+/// `systemd-analyze security`'s overall exposure (0 = locked down, 10 =
+/// unprotected) for the shipped unit, judged from the file alone.
+#[test]
+fn unit_exposure_is_at_most_2() {
+    let out = Command::new("systemd-analyze")
+        .args(["security", "--offline=yes", "--no-pager"])
+        .arg(top().join(UNIT))
+        .output()
+        .expect("run systemd-analyze (Debian package systemd; `make test-deps` installs it)");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text
+        .lines()
+        .find(|l| l.contains("Overall exposure level"))
+        .unwrap_or_else(|| panic!("no overall exposure in:\n{text}{}", String::from_utf8_lossy(&out.stderr)));
+    let level: f64 = line
+        .split(':')
+        .nth(1)
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("cannot read the level from {line:?}"));
+    assert!(level <= 2.0, "exposure {level} > 2.0:\n{text}");
+}
+
+/// `systemd-analyze verify` finds nothing wrong with the unit except that
+/// the binaries are not installed on the build host.
+#[test]
+fn unit_verifies_apart_from_absent_binaries() {
+    let out = Command::new("systemd-analyze")
+        .args(["verify", "--man=no"])
+        .arg(top().join(UNIT))
+        .output()
+        .expect("run systemd-analyze (Debian package systemd; `make test-deps` installs it)");
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let binaries = ["/usr/sbin/maglevd", "/usr/bin/maglevc"];
+    let complaints: Vec<&str> = text
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .filter(|l| {
+            let absent_binary = l.contains("is not executable: No such file or directory")
+                && binaries.iter().any(|b| l.contains(b) && !Path::new(b).exists());
+            !absent_binary
+        })
+        .collect();
+    assert!(complaints.is_empty(), "systemd-analyze verify:\n{}", complaints.join("\n"));
+}

@@ -2,21 +2,25 @@
 
 use std::sync::Arc;
 
-use log::{error, info};
+use log::{error, info, warn};
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
 
 use crate::checker::Checker;
+use crate::checker::CheckerHandle;
 use crate::config::LoadOptions;
 use crate::flags::{self, Action, Options, USAGE};
 use crate::grpc::{self, AfterReload, GrpcOptions, HealthStatus, VersionInfo, VppService};
+use crate::health::BackendState;
 use crate::http::{self, Limits, Routes};
 use crate::logging::{self, Value};
 use crate::metrics::Metrics;
+use crate::notify::{self, Notifier};
 use crate::reload::ConfigSource;
 use crate::status::StatusSource;
 use crate::version::{BUILD_DATE, COMMIT, VERSION};
-use crate::vpp::{Vpp, VppOptions};
+use crate::vpp::{Vpp, VppHandle, VppOptions};
+use crate::watchdog::Watchdog;
 
 /// Runs maglevd; returns the process exit status.
 pub fn main() -> i32 {
@@ -67,10 +71,17 @@ fn run(opts: Options) -> i32 {
     logging::init(opts.log_level, logging::journal_from_env());
     info!("starting version={VERSION} commit={COMMIT} build-date={BUILD_DATE} pid={}", std::process::id());
     // Signals are registered before any thread starts so that none is missed.
-    let mut signals = match Signals::new([SIGHUP, SIGTERM, SIGINT]) {
+    let mut signals = match Signals::new(handled_signals()) {
         Ok(s) => s,
         Err(e) => {
             error!("startup-failed error={}", Value(&format!("cannot install signal handlers: {e}")));
+            return 1;
+        }
+    };
+    let notifier = match Notifier::from_env() {
+        Ok(n) => Arc::new(n),
+        Err(e) => {
+            error!("startup-failed error={}", Value(&e.to_string()));
             return 1;
         }
     };
@@ -172,6 +183,23 @@ fn run(opts: Options) -> i32 {
             return 1;
         }
     };
+    // The config is loaded and every listener is up: systemd may start
+    // what depends on maglevd, and `systemctl start` returns.
+    let watchdog = match Watchdog::start(
+        notifier.clone(),
+        notify::watchdog_interval(),
+        checker.liveness(),
+        Box::new(status_text(handle.clone(), vpp.as_ref().map(Vpp::handle))),
+    ) {
+        Ok(w) => w,
+        Err(e) => {
+            error!("startup-failed error={}", Value(&format!("cannot start the watchdog thread: {e}")));
+            return 1;
+        }
+    };
+    if let Err(e) = notifier.send("READY=1") {
+        warn!("notify-failed state=READY=1 error={}", Value(&e.to_string()));
+    }
     info!("ready");
     let mut stop_signal = "none";
     for sig in signals.forever() {
@@ -192,10 +220,17 @@ fn run(opts: Options) -> i32 {
                 stop_signal = "SIGINT";
                 break;
             }
+            #[cfg(debug_assertions)]
+            signal_hook::consts::SIGUSR2 => {
+                warn!("test-fault signal=SIGUSR2 fault=freeze-checker");
+                handle.freeze_for_test();
+            }
             _ => {}
         }
     }
     info!("stopping signal={stop_signal}");
+    let _ = notifier.send("STOPPING=1");
+    watchdog.stop();
     // The VPP state is left as it is: the dataplane keeps forwarding.
     if let Some(v) = vpp {
         v.stop();
@@ -207,4 +242,43 @@ fn run(opts: Options) -> i32 {
     checker.stop();
     info!("stopped");
     0
+}
+
+/// SIGHUP reloads, SIGTERM and SIGINT stop. In debug builds (the tests'),
+/// with `MAGLEVD_TEST_FAULTS` set, SIGUSR2 freezes the checker loop, so
+/// that a test can watch the systemd watchdog notice; release builds have
+/// no such hook.
+fn handled_signals() -> Vec<i32> {
+    let mut signals = vec![SIGHUP, SIGTERM, SIGINT];
+    #[cfg(debug_assertions)]
+    if std::env::var_os("MAGLEVD_TEST_FAULTS").is_some() {
+        signals.push(signal_hook::consts::SIGUSR2);
+    }
+    signals
+}
+
+/// systemd's one-line status: backends by state, then VPP (connection,
+/// warmup).
+fn status_text(checker: CheckerHandle, vpp: Option<VppHandle>) -> impl Fn() -> String + Send {
+    move || {
+        let snap = checker.snapshot();
+        let up = snap.backends.values().filter(|b| b.state == BackendState::Up).count();
+        let backends = format!("{} backends, {up} up", snap.backends.len());
+        let vpp = match &vpp {
+            None => "VPP disabled".to_string(),
+            Some(v) => {
+                let st = v.status();
+                if !st.connected {
+                    format!("VPP not connected: {}", st.reason)
+                } else if !st.warmup_done {
+                    "VPP connected, warming up (no writes yet)".to_string()
+                } else if !st.writable {
+                    format!("VPP connected, read-only: {}", st.reason)
+                } else {
+                    "VPP connected, warmup done".to_string()
+                }
+            }
+        };
+        format!("{backends}; {vpp}")
+    }
 }

@@ -23,6 +23,8 @@ pub struct MaglevdOpts {
     /// `--metrics-addr` ("" disables).
     pub metrics_addr: String,
     pub extra_args: Vec<String>,
+    /// Extra environment variables.
+    pub env: Vec<(String, String)>,
 }
 
 impl Default for MaglevdOpts {
@@ -33,6 +35,7 @@ impl Default for MaglevdOpts {
             vpp_stats_addr: String::new(),
             metrics_addr: String::new(),
             extra_args: vec![],
+            env: vec![],
         }
     }
 }
@@ -58,7 +61,8 @@ impl Maglevd {
             opts.log_level.into(),
         ];
         args.extend(opts.extra_args.iter().cloned());
-        let daemon = Daemon::start(&bin("maglevd"), &args);
+        let env: Vec<(&str, &str)> = opts.env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let daemon = Daemon::start_with_env(&bin("maglevd"), &args, &env);
         daemon.wait_for(&["ready"], std::time::Duration::from_secs(20));
         Maglevd { dir, config, daemon, grpc_addr }
     }

@@ -20,7 +20,7 @@ use crossbeam_channel::{select, Receiver, Sender};
 use parking_lot::RwLock;
 
 use crate::config::Config;
-use crate::probe::{Engine, ProbeOutcome};
+use crate::probe::{Engine, ProbeOutcome, WheelPinger};
 
 pub use events::{BackendEvent, Event, EventBus, FrontendEvent, ReloadEvent, Subscription, WeightEvent};
 pub use observer::{CheckerObserver, NoObserver};
@@ -109,12 +109,18 @@ enum Request {
     Command(Command, CommandExpired, CommandDone),
     Reload(Box<Config>, Sender<ReloadSummary>),
     Subscribe(usize, Sender<Subscription>),
+    /// Answered at once: proves the loop is turning (the watchdog).
+    Ping(Sender<()>),
+    /// Test-only fault: the loop stops handling anything but Stop.
+    #[cfg(debug_assertions)]
+    Freeze,
     Stop,
 }
 
 /// The running checker thread (and the probe engine it owns).
 pub struct Checker {
     handle: CheckerHandle,
+    wheel: WheelPinger,
     thread: Option<JoinHandle<()>>,
 }
 
@@ -124,6 +130,7 @@ impl Checker {
     pub fn start(config: Config, observer: Arc<dyn CheckerObserver>) -> io::Result<Checker> {
         let (outcome_tx, outcome_rx) = crossbeam_channel::unbounded::<ProbeOutcome>();
         let engine = Engine::start(config.healthchecker.workers, outcome_tx)?;
+        let wheel = engine.pinger();
         let (tx, rx) = crossbeam_channel::bounded::<Request>(REQUEST_QUEUE);
         let config = Arc::new(config);
         let empty = Snapshot {
@@ -140,11 +147,16 @@ impl Checker {
         let core = core::Core::new(config, engine, snapshot, bus, observer);
         let thread =
             std::thread::Builder::new().name("checker".into()).spawn(move || run(core, rx, outcome_rx))?;
-        Ok(Checker { handle, thread: Some(thread) })
+        Ok(Checker { handle, wheel, thread: Some(thread) })
     }
 
     pub fn handle(&self) -> CheckerHandle {
         self.handle.clone()
+    }
+
+    /// What the systemd watchdog asks for signs of life.
+    pub fn liveness(&self) -> Liveness {
+        Liveness { tx: self.handle.tx.clone(), wheel: self.wheel.clone() }
     }
 
     /// Stops probing and joins the checker thread.
@@ -171,6 +183,13 @@ fn run(mut core: core::Core, requests: Receiver<Request>, outcomes: Receiver<Pro
         select! {
             recv(requests) -> req => match req {
                 Ok(Request::Stop) | Err(_) => break,
+                #[cfg(debug_assertions)]
+                Ok(Request::Freeze) => {
+                    log::warn!("checker-frozen detail=\"test fault: nothing but stop is handled from now on\"");
+                    // Requests are dropped unanswered, outcomes pile up.
+                    while !matches!(requests.recv(), Ok(Request::Stop) | Err(_)) {}
+                    break;
+                }
                 Ok(req) => handle_request(&mut core, req),
             },
             recv(outcomes) -> out => match out {
@@ -203,7 +222,32 @@ fn handle_request(core: &mut core::Core, req: Request) {
         Request::Subscribe(capacity, reply) => {
             let _ = reply.send(core.on_subscribe(capacity));
         }
+        Request::Ping(reply) => {
+            let _ = reply.send(());
+        }
+        #[cfg(debug_assertions)]
+        Request::Freeze => {}
         Request::Stop => {}
+    }
+}
+
+/// Asks the checker loop and the probe wheel whether they are turning.
+#[derive(Clone)]
+pub struct Liveness {
+    tx: Sender<Request>,
+    wheel: WheelPinger,
+}
+
+impl Liveness {
+    /// Both receivers get `()` once the checker loop and the wheel thread
+    /// have come round to the request; a stuck loop never answers, and a
+    /// stopped one disconnects its receiver.
+    pub fn ping(&self) -> (Receiver<()>, Receiver<()>) {
+        let (tx, checker) = crossbeam_channel::bounded(1);
+        // Never blocks: a queue full for a whole half watchdog interval
+        // counts as no answer, as a stuck loop does.
+        let _ = self.tx.try_send(Request::Ping(tx));
+        (checker, self.wheel.ping())
     }
 }
 
@@ -253,6 +297,14 @@ impl CheckerHandle {
     /// The last [`events::RECENT`] transitions, newest first.
     pub fn recent_events(&self) -> Vec<Event> {
         self.bus.recent()
+    }
+
+    /// Test-only fault (debug builds): the checker loop stops handling
+    /// probe outcomes and requests, as if it were stuck; only stopping the
+    /// daemon still works.
+    #[cfg(debug_assertions)]
+    pub fn freeze_for_test(&self) {
+        let _ = self.tx.try_send(Request::Freeze);
     }
 
     /// How many event subscribers are connected.

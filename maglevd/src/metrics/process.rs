@@ -3,6 +3,8 @@
 //! libc for the same handful of numbers.) A value that cannot be read is
 //! left out of the scrape rather than exported wrong.
 
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
 use nix::unistd::{sysconf, SysconfVar};
 use prometheus::core::{Collector, Desc};
 use prometheus::proto::MetricFamily;
@@ -52,6 +54,15 @@ pub(super) fn parse_btime(text: &str) -> Option<u64> {
     text.lines().find_map(|l| l.strip_prefix("btime ")).and_then(|v| v.trim().parse().ok())
 }
 
+/// The boot time from the clocks, where /proc/stat is hidden (systemd's
+/// `ProcSubset=pid`): the wall clock minus the time since boot.
+fn boot_time() -> Option<u64> {
+    use nix::time::{clock_gettime, ClockId};
+    let since_boot = Duration::from(clock_gettime(ClockId::CLOCK_BOOTTIME).ok()?);
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).ok()?;
+    Some(now.checked_sub(since_boot)?.as_secs_f64().round() as u64)
+}
+
 /// The soft `Max open files` limit from /proc/<pid>/limits (`None` when
 /// unlimited or unreadable).
 pub(super) fn parse_max_fds(text: &str) -> Option<u64> {
@@ -99,7 +110,7 @@ impl Collector for ProcessCollector {
             out.push(single(CPU, cpu, true));
             out.push(single(RESIDENT, stat.rss as f64 * self.page_size, false));
             out.push(single(VIRTUAL, stat.vsize as f64, false));
-            if let Some(btime) = read("/proc/stat").as_deref().and_then(parse_btime) {
+            if let Some(btime) = read("/proc/stat").as_deref().and_then(parse_btime).or_else(boot_time) {
                 let start = btime as f64 + stat.starttime as f64 / self.ticks_per_second;
                 out.push(single(START_TIME, start, false));
             }
@@ -117,6 +128,14 @@ impl Collector for ProcessCollector {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn boot_time_from_the_clocks_matches_proc_stat() {
+        let from_proc = parse_btime(&std::fs::read_to_string("/proc/stat").expect("read /proc/stat"));
+        let from_clocks = boot_time().expect("boot time from the clocks");
+        let from_proc = from_proc.expect("btime in /proc/stat");
+        assert!(from_proc.abs_diff(from_clocks) <= 2, "/proc/stat {from_proc}, clocks {from_clocks}");
+    }
 
     #[test]
     fn stat_fields_are_counted_from_the_last_parenthesis() {

@@ -28,7 +28,23 @@ const SLOTS: usize = 1024;
 
 enum Command {
     Schedule(Instant, ProbeJob),
+    /// Answered by the wheel thread when it gets to it (liveness).
+    Ping(Sender<()>),
     Stop,
+}
+
+/// Asks the wheel thread whether it is turning, without owning the engine.
+#[derive(Clone)]
+pub struct WheelPinger(Sender<Command>);
+
+impl WheelPinger {
+    /// The receiver gets `()` once the wheel thread has handled the ping;
+    /// it is disconnected when the engine is stopped.
+    pub fn ping(&self) -> Receiver<()> {
+        let (tx, rx) = crossbeam_channel::bounded(1);
+        let _ = self.0.send(Command::Ping(tx));
+        rx
+    }
 }
 
 /// Owns the wheel thread and the worker threads. Dropping it (or
@@ -73,6 +89,11 @@ impl Engine {
             self.shared.pending.fetch_sub(1, Ordering::AcqRel);
             log::debug!("probe-engine-stopped: job dropped");
         }
+    }
+
+    /// A handle that asks the wheel thread for a sign of life.
+    pub fn pinger(&self) -> WheelPinger {
+        WheelPinger(self.commands.clone())
     }
 
     /// Jobs scheduled but not yet started or dropped (waiting in the wheel
@@ -123,6 +144,9 @@ fn wheel_loop(commands: &Receiver<Command>, work: Sender<Dispatch>, shared: &Sha
                 } else {
                     wheel.insert(at, job);
                 }
+            }
+            Ok(Command::Ping(reply)) => {
+                let _ = reply.send(());
             }
             Ok(Command::Stop) | Err(RecvTimeoutError::Disconnected) => break,
             Err(RecvTimeoutError::Timeout) => {}

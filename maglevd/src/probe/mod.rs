@@ -35,7 +35,7 @@ use std::time::Instant;
 use crate::config::{HealthCheck, ProbeSpec};
 use deadline::Deadline;
 
-pub use engine::Engine;
+pub use engine::{Engine, WheelPinger};
 pub use result::{ProbeResult, ResultCode};
 pub(crate) use tls::check_ca_file;
 pub use tls::clear_cache as clear_tls_cache;
