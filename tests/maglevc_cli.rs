@@ -159,3 +159,28 @@ fn an_unreachable_server_is_a_plain_error() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.starts_with("maglevc: ") && err.contains("unix:/nonexistent/maglevd.sock"), "{err}");
 }
+
+/// `systemctl reload` runs `maglevc config reload`: a bad file fails it
+/// with maglevd's own message (file, YAML path) and the running config
+/// stays; a good one is applied, and SIGHUP still reloads too.
+#[test]
+fn config_reload_reports_maglevd_errors_and_sighup_still_reloads() {
+    let m = Maglevd::start(CONFIG, MaglevdOpts::default());
+    let broken = CONFIG.replace(
+        "maglev:\n  backends:\n",
+        "maglev:\n  backends:\n    gamma:\n      address: 127.0.0.3\n      healthcheck: nope\n",
+    );
+    std::fs::write(&m.config, &broken).expect("write config");
+    let (code, err) = fails(&m, &["config", "reload"]);
+    assert_eq!(code, 1);
+    let file = m.config.display().to_string();
+    assert!(err.contains(&file) && err.contains("maglev.backends.gamma.healthcheck"), "{err}");
+    let backends = ok(&m, &["show", "backends"]);
+    assert!(!backends.contains("gamma"), "the broken config was applied:\n{backends}");
+
+    let grown = CONFIG
+        .replace("maglev:\n  backends:\n", "maglev:\n  backends:\n    gamma:\n      address: 127.0.0.3\n");
+    let cursor = m.reload_with(&grown);
+    m.daemon.wait_for_from(cursor, &["config-reload", "added=1"], Duration::from_secs(10));
+    assert!(ok(&m, &["show", "backends"]).contains("gamma"));
+}
