@@ -385,5 +385,23 @@ pub fn event(ev: &Event) -> EventView {
             code: String::new(),
             detail: String::new(),
         },
+        Event::Weight(w) => EventView {
+            at_ms: unix_ms(w.at),
+            kind: "weight".into(),
+            name: w.backend.clone(),
+            from: String::new(),
+            to: w.weight.to_string(),
+            code: if w.flush { "flush".into() } else { String::new() },
+            detail: format!("frontend {} pool {}", w.frontend, w.pool),
+        },
+        Event::Reload(r) => EventView {
+            at_ms: unix_ms(r.at),
+            kind: "reload".into(),
+            name: String::new(),
+            from: String::new(),
+            to: String::new(),
+            code: String::new(),
+            detail: format!("holding {}", r.frontends.join(", ")),
+        },
     }
 }
