@@ -87,7 +87,8 @@ struct Subscriber {
     overflowed: Arc<AtomicBool>,
 }
 
-/// How many published events [`EventBus::recent`] keeps.
+/// How many published transitions (backend and frontend events)
+/// [`EventBus::recent`] keeps.
 pub const RECENT: usize = 50;
 
 /// Fan-out of events to any number of bounded subscribers.
@@ -119,7 +120,7 @@ impl EventBus {
     /// queue is full are dropped and flagged; gone subscribers are removed.
     /// Returns how many were dropped for overflow.
     pub fn publish(&self, ev: &Event) -> usize {
-        {
+        if matches!(ev, Event::Backend(_) | Event::Frontend(_)) {
             let mut recent = self.recent.lock();
             if recent.len() == RECENT {
                 recent.pop_front();
@@ -139,7 +140,7 @@ impl EventBus {
         dropped
     }
 
-    /// The last [`RECENT`] published events, newest first.
+    /// The last [`RECENT`] published transitions, newest first.
     pub fn recent(&self) -> Vec<Event> {
         self.recent.lock().iter().rev().cloned().collect()
     }

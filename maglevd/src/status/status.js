@@ -199,7 +199,7 @@
       var c = JSON.parse(m.data);
       c.frontends.forEach(frontend);
       c.backends.forEach(backend);
-      addEvent(c.event);
+      if (c.event) addEvent(c.event);
     });
     es.onerror = function () {
       setLive("down", "reconnecting");

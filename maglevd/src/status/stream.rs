@@ -32,7 +32,8 @@ const RETRY_MS: u32 = 2000;
 
 #[derive(Serialize)]
 struct Change {
-    event: EventView,
+    /// `None` for an operator's weight change (not a transition).
+    event: Option<EventView>,
     backends: Vec<BackendView>,
     frontends: Vec<FrontendView>,
 }
@@ -64,6 +65,11 @@ pub fn run(source: Arc<StatusSource>, ctx: StreamCtx) {
         let wait = next_state.saturating_duration_since(Instant::now());
         crossbeam_channel::select! {
             recv(sub.rx) -> ev => match ev {
+                Ok(Event::Reload(_)) => {
+                    // Frontends, pools or backends may have changed: the
+                    // whole view now (the page reloads if its layout did).
+                    next_state = Instant::now();
+                }
                 Ok(ev) => {
                     if let Some(change) = change(&source, &ev) {
                         if send(&mut socket, "change", &change).is_err() {
@@ -91,9 +97,9 @@ fn peer(s: &TcpStream) -> String {
     s.peer_addr().map(|a| a.to_string()).unwrap_or_default()
 }
 
-/// The change message of a transition (`None` for the initial
-/// `from == to` events a subscription starts with: the state message
-/// already holds them).
+/// The change message of a transition or an operator's weight change
+/// (`None` for the initial `from == to` events a subscription starts
+/// with: the state message already holds them).
 fn change(source: &StatusSource, ev: &Event) -> Option<Change> {
     let snap = source.checker.snapshot();
     let (backends, frontends) = match ev {
@@ -108,6 +114,10 @@ fn change(source: &StatusSource, ev: &Event) -> Option<Change> {
                 snap.backends.get(&b.backend).map(|s| view::backend(s, names)).into_iter().collect();
             (backends, users.into_iter().map(|f| view::frontend(&snap, f)).collect())
         }
+        Event::Weight(w) => (
+            Vec::new(),
+            snap.frontends.get(&w.frontend).map(|s| view::frontend(&snap, s)).into_iter().collect(),
+        ),
         Event::Frontend(f) if f.from != f.to => (
             Vec::new(),
             snap.frontends.get(&f.frontend).map(|s| view::frontend(&snap, s)).into_iter().collect(),

@@ -199,7 +199,7 @@ pub fn build(
                 .collect()
         },
         vpp: vpp.map(vpp_view),
-        events: events.iter().map(event).collect(),
+        events: events.iter().filter_map(event).collect(),
     }
 }
 
@@ -365,8 +365,10 @@ fn vip(c: &VipCounters, previous: &[VipCounters], elapsed: Option<Duration>) -> 
     }
 }
 
-pub fn event(ev: &Event) -> EventView {
-    match ev {
+/// A transition as the page lists it; `None` for the events that are not
+/// transitions (weights and reloads), which WatchEvents does not stream either.
+pub fn event(ev: &Event) -> Option<EventView> {
+    Some(match ev {
         Event::Backend(b) => EventView {
             at_ms: unix_ms(b.at),
             kind: "backend".into(),
@@ -385,23 +387,6 @@ pub fn event(ev: &Event) -> EventView {
             code: String::new(),
             detail: String::new(),
         },
-        Event::Weight(w) => EventView {
-            at_ms: unix_ms(w.at),
-            kind: "weight".into(),
-            name: w.backend.clone(),
-            from: String::new(),
-            to: w.weight.to_string(),
-            code: if w.flush { "flush".into() } else { String::new() },
-            detail: format!("frontend {} pool {}", w.frontend, w.pool),
-        },
-        Event::Reload(r) => EventView {
-            at_ms: unix_ms(r.at),
-            kind: "reload".into(),
-            name: String::new(),
-            from: String::new(),
-            to: String::new(),
-            code: String::new(),
-            detail: format!("holding {}", r.frontends.join(", ")),
-        },
-    }
+        Event::Weight(_) | Event::Reload(_) => return None,
+    })
 }
