@@ -13,7 +13,7 @@ use testsupport::Vpp;
 use vppapi::client::{Connection, LbGlobalConf};
 use vppapi::error::ApiError;
 use vppapi::lb::{VipKey, VipSettings};
-use vppapi::stats::StatsClient;
+use vppapi::stats::{EntryType, StatsClient, Value};
 use vppapi::types::LbEncapType;
 
 fn ip(s: &str) -> IpAddr {
@@ -265,4 +265,41 @@ fn a_restarted_vpp_has_no_lb_state_and_serves_a_new_stats_segment() {
     assert!(!names.iter().any(|n| n == "first session packet"), "lb counters come with a VIP: {names:?}");
     // The old mapping stays readable, frozen at the old boot.
     assert_eq!(old_stats.boottime().expect("boottime"), old_boot);
+}
+
+#[test]
+fn the_stats_entries_maglevd_reads_are_laid_out_alike() {
+    let vpp = Vpp::start();
+    let mut c = vpp.connect();
+    let vip = VipKey::host(ip("192.0.2.1"), 6, 80);
+    c.lb_add_del_vip_v2(&vip, &settings(LbEncapType::Gre4, false), false).expect("add VIP");
+    let mut stats = StatsClient::connect(&vpp.stats_socket).expect("stats");
+    let entries: std::collections::BTreeMap<String, EntryType> =
+        stats.entries().expect("entries").into_iter().collect();
+    let mut want = vec![
+        ("/sys/boottime", EntryType::ScalarIndex),
+        ("/sys/heartbeat", EntryType::ScalarIndex),
+        ("/sys/last_stats_clear", EntryType::ScalarIndex),
+        ("/sys/vector_rate", EntryType::Gauge),
+        ("/net/route/to", EntryType::CounterVectorCombined),
+    ];
+    for name in
+        ["packet from existing sessions", "first session packet", "untracked packet", "no server configured"]
+    {
+        want.push((name, EntryType::CounterVectorSimple));
+    }
+    for (name, kind) in want {
+        assert_eq!(entries.get(name), Some(&kind), "{name}");
+    }
+    // The lb counters are indexed by VIP pool slot: the placeholder and ours.
+    match stats.read_entry("first session packet").expect("read") {
+        Value::Counters(v) => assert_eq!(v.len(), 2, "{v:?}"),
+        other => panic!("first session packet: {other:?}"),
+    }
+    // The stats collector ran at start and runs every 10 s (VPP's default
+    // update-interval): maglevd's stall detection must allow for that.
+    let beat = stats.heartbeat().expect("heartbeat");
+    assert!(beat >= 1, "heartbeat {beat}");
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(stats.heartbeat().expect("heartbeat"), beat, "the heartbeat moved within 2 s");
 }

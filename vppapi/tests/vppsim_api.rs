@@ -105,7 +105,8 @@ fn request_log_and_forced_garbage_collection() {
 
 #[test]
 fn synthetic_traffic_moves_the_counters() {
-    let sim = VppSim::start(&["--traffic"]);
+    // The heartbeat moves every second here, not every 10 s as VPP's does by default.
+    let sim = VppSim::start(&["--traffic", "--stats-update-interval", "1"]);
     let mut c = connect(&sim);
     let vip = VipKey::host(ip("192.0.2.10"), 17, 53);
     let empty = VipKey::host(ip("192.0.2.11"), 17, 53);
@@ -190,5 +191,25 @@ fn bad_command_line_prints_usage_and_exits_2() {
         assert_eq!(out.status.code(), Some(2), "{args:?}");
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(err.contains("usage: vppsim --api-socket PATH --stats-socket PATH"), "{err}");
+    }
+}
+
+#[test]
+fn heartbeat_moves_once_at_start_then_every_update_interval() {
+    // Real VPP's stats collector runs at start and then every
+    // `statseg { update-interval }` (10 s by default): /sys/heartbeat is 1
+    // at once and still 1 a few seconds later.
+    let sim = VppSim::start(&[]);
+    let mut stats = StatsClient::connect(&sim.stats).unwrap();
+    assert_eq!(stats.heartbeat().unwrap(), 1);
+    std::thread::sleep(Duration::from_millis(2500));
+    assert_eq!(stats.heartbeat().unwrap(), 1, "moved before the default 10 s");
+
+    let fast = VppSim::start(&["--stats-update-interval", "1"]);
+    let mut stats = StatsClient::connect(&fast.stats).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while stats.heartbeat().unwrap() < 2 {
+        assert!(Instant::now() < deadline, "the heartbeat did not move within 5 s at a 1 s interval");
+        std::thread::sleep(Duration::from_millis(100));
     }
 }

@@ -18,7 +18,8 @@ use vppsim_support::VppSim;
 #[test]
 fn vpp_papi_reads_moving_counters_from_vppsim() {
     let python = venv_python();
-    let sim = VppSim::start(&["--traffic"]);
+    // The heartbeat moves every second here, not every 10 s as VPP's does by default.
+    let sim = VppSim::start(&["--traffic", "--stats-update-interval", "1"]);
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
     let out = Command::new(&python)
         .arg(manifest.join("tests/papi/vppsim_stats.py"))

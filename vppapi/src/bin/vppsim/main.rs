@@ -43,11 +43,14 @@ struct Args {
     request_log: Option<PathBuf>,
     control_socket: Option<PathBuf>,
     version: String,
+    /// Seconds between heartbeats (VPP's `statseg { update-interval }`).
+    stats_update_interval: u64,
 }
 
 fn usage() -> &'static str {
     "usage: vppsim --api-socket PATH --stats-socket PATH [--legacy] [--traffic]\n\
      \x20             [--request-log FILE] [--control-socket PATH] [--version-string S]\n\
+     \x20             [--stats-update-interval SECONDS]\n\
      \n\
      A stand-in for VPP: its binary API (unix stream socket, lb plugin) and its\n\
      stats segment (seqpacket socket passing a memfd).\n\
@@ -59,6 +62,9 @@ fn usage() -> &'static str {
      \x20 --request-log FILE     append one JSON line per API request to FILE\n\
      \x20 --control-socket PATH  accept fault commands (drop, stall MS, restart, traffic on|off, gc, state, garble PREFIX|off)\n\
      \x20 --version-string S     the version reported by show_version (default 26.10-rc0~374-gb575ec2c56d)\n\
+     \x20 --stats-update-interval SECONDS\n\
+     \x20                        how often /sys/heartbeat moves (default 10, as VPP's\n\
+     \x20                        statseg update-interval)\n\
      \n\
      Prints `vppsim ready` on stdout once every socket listens."
 }
@@ -75,6 +81,7 @@ fn parse_args() -> Result<Args, lexopt::Error> {
         request_log: None,
         control_socket: None,
         version: cli::DEFAULT_VERSION.to_string(),
+        stats_update_interval: 10,
     };
     let mut parser = lexopt::Parser::from_env();
     while let Some(arg) = parser.next()? {
@@ -86,6 +93,12 @@ fn parse_args() -> Result<Args, lexopt::Error> {
             Long("request-log") => args.request_log = Some(PathBuf::from(parser.value()?)),
             Long("control-socket") => args.control_socket = Some(PathBuf::from(parser.value()?)),
             Long("version-string") => args.version = parser.value()?.string()?,
+            Long("stats-update-interval") => {
+                args.stats_update_interval = parser.value()?.parse()?;
+                if args.stats_update_interval == 0 {
+                    return Err("--stats-update-interval must be at least 1 second".into());
+                }
+            }
             Short('h') | Long("help") => {
                 println!("{}", usage());
                 std::process::exit(0);
@@ -120,7 +133,8 @@ fn run(args: Args) -> Result<(), String> {
     let sim = Sim::new(mode, VersionInfo::new(&args.version), args.traffic, &args.stats_socket)
         .map_err(|e| format!("cannot serve the stats segment on {}: {e}", args.stats_socket.display()))?;
     let shared = Arc::new(Shared::new(sim, request_log));
-    shared.sim.lock().publish_stats();
+    // VPP's stats collector runs once at start, then every interval.
+    shared.sim.lock().tick(0, true);
 
     let api = bind(&args.api_socket, "API socket")?;
     if let Some(path) = &args.control_socket {
@@ -131,7 +145,8 @@ fn run(args: Args) -> Result<(), String> {
     }
     {
         let shared = Arc::clone(&shared);
-        spawn("ticker", move || ticker(&shared))?;
+        let interval = args.stats_update_interval;
+        spawn("ticker", move || ticker(&shared, interval))?;
     }
     log::info!(
         "vppsim ({} mode) serving {} and {}",
@@ -154,15 +169,16 @@ fn spawn(name: &str, f: impl FnOnce() + Send + 'static) -> Result<(), String> {
         .map_err(|e| format!("cannot start {name}: {e}"))
 }
 
-/// Heartbeat, traffic and GC once per second.
-fn ticker(shared: &Shared) {
+/// Traffic and GC once per second, the heartbeat every `stats_interval`
+/// seconds.
+fn ticker(shared: &Shared, stats_interval: u64) {
     let start = Instant::now();
     let mut seconds = 0u64;
     loop {
         seconds += 1;
         let next = start + Duration::from_secs(seconds);
         thread::sleep(next.saturating_duration_since(Instant::now()));
-        shared.sim.lock().tick(seconds);
+        shared.sim.lock().tick(seconds, seconds.is_multiple_of(stats_interval));
     }
 }
 

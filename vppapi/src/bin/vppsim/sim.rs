@@ -137,11 +137,14 @@ impl Sim {
         }
     }
 
-    /// Once per second: heartbeat, traffic, and (every minute, as VPP
-    /// master does) garbage collection.
-    pub fn tick(&mut self, seconds: u64) {
-        if let Err(e) = self.stats.heartbeat() {
-            log::error!("stats heartbeat failed: {e}");
+    /// Once per second: traffic, (every minute, as VPP master does)
+    /// garbage collection, and with `heartbeat` (every stats update
+    /// interval) the heartbeat.
+    pub fn tick(&mut self, seconds: u64, heartbeat: bool) {
+        if heartbeat {
+            if let Err(e) = self.stats.heartbeat() {
+                log::error!("stats heartbeat failed: {e}");
+            }
         }
         if self.traffic {
             traffic::tick(&mut self.lb, &mut self.rng);
@@ -175,6 +178,10 @@ impl Sim {
         self.boottime = boottime;
         self.lb = LbState::default();
         self.forget_clients();
+        // The new VPP's stats collector runs at once.
+        if let Err(e) = self.stats.heartbeat() {
+            log::error!("stats heartbeat failed: {e}");
+        }
         self.publish_stats();
         Ok(())
     }
