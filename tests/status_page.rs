@@ -2,8 +2,9 @@
 //! maglevd on vppsim with nginx backends: every frontend and backend is
 //! there with its state and weights, a backend whose nginx stops shows as
 //! down with effective weight 0 within 2 s without a reload and comes back
-//! when it starts, the page logs no error and asks no other host for
-//! anything; and /status.json agrees with ListBackends and ListFrontends.
+//! when it starts, the page logs no error, reconnects by itself after a
+//! maglevd restart and asks no other host for anything; and /status.json
+//! agrees with ListBackends and ListFrontends.
 
 use std::time::{Duration, Instant};
 
@@ -353,6 +354,36 @@ fn the_page_is_live_in_a_browser_and_status_json_agrees_with_the_api() {
 
     let errors = browser.errors();
     assert!(errors.is_empty(), "the page logged errors: {errors:#?}");
+
+    // maglevd restarts: the page says so, reconnects by itself and is
+    // live again, still without a reload (the layout is the same).
+    drop(m);
+    wait_page(&mut browser, &page, "that it lost its stream", WAIT, |v| v["live"] == "reconnecting");
+    let m = Maglevd::start(
+        &config(net),
+        MaglevdOpts {
+            vpp_api_addr: sim.api_socket.display().to_string(),
+            vpp_stats_addr: sim.stats_socket.display().to_string(),
+            metrics_addr: metrics_addr.clone(),
+            ..Default::default()
+        },
+    );
+    m.daemon.wait_for(&["metrics-listen"], WAIT);
+    wait_page(&mut browser, &page, "a live stream again", WAIT, |v| v["live"] == "live");
+    assert_eq!(browser.eval(&page, "window.notReloaded === true"), Value::from(true), "the page reloaded");
+    // While maglevd was away the browser's reconnection attempts failed;
+    // those are the only errors allowed.
+    let errors: Vec<Value> = browser
+        .errors()
+        .into_iter()
+        .filter(|e| {
+            let entry = &e["params"]["entry"];
+            !(entry["source"] == "network"
+                && entry["url"].as_str().is_some_and(|u| u.ends_with("/status/events")))
+        })
+        .collect();
+    assert!(errors.is_empty(), "the page logged errors: {errors:#?}");
+
     let urls = browser.requested_urls();
     assert!(urls.iter().any(|u| u.ends_with("/status/events")), "{urls:?}");
     let foreign: Vec<&String> = urls.iter().filter(|u| !u.starts_with(&format!("{origin}/"))).collect();

@@ -21,7 +21,7 @@ options (environment variable in brackets):
                          [MAGLEV_GRPC_SOCKET_GROUP] (default maglevd, if it exists)
   --grpc-insecure-remote serve plaintext gRPC on a non-loopback TCP address
                          (refused otherwise) [MAGLEV_GRPC_INSECURE_REMOTE]
-  --metrics-addr ADDR    Prometheus /metrics address; empty disables [MAGLEV_METRICS_ADDR]
+  --metrics-addr ADDR    /metrics and status page address; empty disables [MAGLEV_METRICS_ADDR]
                          (default :9091)
   --vpp-api-addr PATH    VPP API socket; empty disables VPP [MAGLEV_VPP_API_ADDR]
                          (default /run/vpp/api.sock)

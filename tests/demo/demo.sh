@@ -70,13 +70,14 @@ start() {
 vpp-maglev demo is running (files in $run):
   vppsim   pid $(cat "$run/vppsim.pid")   (VPP stand-in with synthetic traffic)
   maglevd  pid $(cat "$run/maglevd.pid")  (log: $run/maglevd.log, metrics: http://127.0.0.1:9091/metrics)
+           status page: http://127.0.0.1:9091/status (open it in a browser)
   nginx    127.0.99.1-4:8080
 
 Try, in another terminal:
   export MAGLEV_SERVER=unix:$run/grpc.sock
   $bin/maglevc show frontends web
   $bin/maglevc show vpp lb state
-  make demo-backend-stop N=1        # stop web1's nginx; watch maglevd drain it in VPP
+  make demo-backend-stop N=1        # stop web1's nginx; watch maglevd drain it in VPP (and the status page)
   $bin/maglevc show vpp lb state
   make demo-backend-start N=1       # and bring it back
   $bin/maglevc watch events         # live transitions (Ctrl-C to stop)

@@ -236,7 +236,7 @@ fn vpp(o: &mut String, v: Option<&VppView>, now: u64) {
     };
     o.push_str("<dl>");
     let conn = if v.connected { "connected" } else { "disconnected" };
-    let _ = write!(o, "<dt>state</dt><dd id=\"v-conn\">");
+    let _ = write!(o, "<dt>api</dt><dd id=\"v-conn\">");
     badge(o, conn);
     if !v.reason.is_empty() {
         let _ = write!(o, " {}", esc(&v.reason));
