@@ -226,6 +226,8 @@ fn a_down_backend_loses_its_flows_with_flush_on_down_and_keeps_them_without() {
         |net: u8| before.iter().filter(|(s, a)| s.octets()[1] == net && **a == IpAddr::V4(b2)).count();
     assert!(on_b2(5) > 100 && on_b2(6) > 100, "both VIPs sent flows to b2: {before:?}");
 
+    assert!(first.iter().all(|d| d.dst == if d.src.octets()[1] == 5 { flush_vip } else { drain_vip }));
+
     // b2 dies. The same clients send their next packet.
     lab.nginx[1].stop();
     for vip in ["192.0.2.1/32", "192.0.2.2/32"] {
@@ -252,6 +254,55 @@ fn a_down_backend_loses_its_flows_with_flush_on_down_and_keeps_them_without() {
         Vpp::ases(&vips, vip).into_iter().find(|a| a.address == IpAddr::V4(b2)).and_then(|a| a.flows)
     };
     assert_eq!(flows("192.0.2.2/32"), Some(on_b2(6) as u64), "{vips:?}");
+}
+
+#[test]
+fn a_sticky_frontend_keeps_each_client_on_one_backend_whatever_its_ports() {
+    let Some(vpp) = Vpp::real_only("sticky") else { return };
+    let lab = Lab::new(3);
+    let mut config = lab.config_head(3);
+    config.push_str("  frontends:\n");
+    for (name, addr, sticky) in [("sticky", "192.0.2.1", true), ("plain", "192.0.2.2", false)] {
+        let _ = write!(
+            config,
+            "    {name}:
+      address: {addr}
+      protocol: tcp
+      port: 80
+      src-ip-sticky: {sticky}
+      pools:
+        - name: main
+          backends: {{b1: {{}}, b2: {{}}, b3: {{}}}}
+",
+        );
+    }
+    let _m = start_maglevd(&vpp, &config);
+    let all = [(lab.addr(1), 100), (lab.addr(2), 100), (lab.addr(3), 100)];
+    let vips = wait_vip_weights(&vpp, "192.0.2.1/32", &all);
+    assert!(vips.iter().any(|v| v.src_ip_sticky && v.addr == IpAddr::V4(vip_addr())), "{vips:?}");
+    wait_vip_weights(&vpp, "192.0.2.2/32", &all);
+    let mut pg = lab.pg(&vpp);
+
+    // 200 clients, each opening connections from four source ports, to both VIPs.
+    let mut syns = Vec::new();
+    for vip in [Ipv4Addr::new(192, 0, 2, 1), Ipv4Addr::new(192, 0, 2, 2)] {
+        for p in syns_from(Ipv4Addr::new(10, 7, 0, 1), 200, vip, 80) {
+            syns.extend((0..4).map(|i| TcpPacket { sport: 40000 + i, ..p }));
+        }
+    }
+    let out = pg.send(&vpp, &syns);
+    assert_eq!(out.len(), syns.len());
+    let spread = |vip: Ipv4Addr| -> usize {
+        let mut per_client: BTreeMap<Ipv4Addr, std::collections::BTreeSet<IpAddr>> = BTreeMap::new();
+        for d in out.iter().filter(|d| d.dst == vip) {
+            per_client.entry(d.src).or_default().insert(d.as_addr);
+        }
+        assert_eq!(per_client.len(), 200);
+        per_client.values().filter(|ases| ases.len() > 1).count()
+    };
+    assert_eq!(spread(Ipv4Addr::new(192, 0, 2, 1)), 0, "a sticky VIP sent one client to several backends");
+    let plain = spread(Ipv4Addr::new(192, 0, 2, 2));
+    assert!(plain > 100, "without stickiness a client's connections spread: {plain} of 200 did");
 }
 
 /// The per-AS bucket counts of the VIP, by AS address.

@@ -29,6 +29,8 @@ pub struct Delivered {
     pub as_addr: IpAddr,
     pub src: Ipv4Addr,
     pub sport: u16,
+    /// The VIP the client sent to.
+    pub dst: Ipv4Addr,
 }
 
 /// `n` SYNs to `dst:dport` from `n` distinct sources counted from `first`.
@@ -198,8 +200,9 @@ fn parse_gre_frame(f: &[u8]) -> Option<Delivered> {
     };
     let ihl = usize::from(inner.first()? & 0x0f) * 4;
     let src: [u8; 4] = inner.get(12..16)?.try_into().ok()?;
+    let dst: [u8; 4] = inner.get(16..20)?.try_into().ok()?;
     let sport = u16::from_be_bytes(inner.get(ihl..ihl + 2)?.try_into().ok()?);
-    Some(Delivered { as_addr, src: src.into(), sport })
+    Some(Delivered { as_addr, src: src.into(), sport, dst: dst.into() })
 }
 
 #[cfg(test)]
@@ -241,7 +244,7 @@ mod tests {
         f.extend_from_slice(&inner);
         let d = parse_gre_frame(&f).expect("parsed");
         assert_eq!(d.as_addr, IpAddr::from([198, 51, 100, 7]));
-        assert_eq!((d.src, d.sport), (Ipv4Addr::new(10, 1, 2, 3), 4242));
+        assert_eq!((d.src, d.sport, d.dst), (Ipv4Addr::new(10, 1, 2, 3), 4242, Ipv4Addr::new(192, 0, 2, 1)));
         assert!(parse_gre_frame(&f[..20]).is_none());
     }
 }
