@@ -196,3 +196,50 @@ fn ages_and_counters_read_at_a_glance() {
     assert_eq!(si(123_456_789_012_345.0), "123T");
     assert_eq!(si(0.5), "0.5");
 }
+
+#[test]
+fn a_page_that_stops_reading_is_dropped() {
+    use crate::checker::Command;
+    use std::net::{TcpListener, TcpStream};
+
+    let yaml = config_yaml(10, 10, "backend-000");
+    let config = config::parse(&yaml, "test.yaml", LoadOptions::default()).expect("valid config");
+    let checker = Checker::start(config, Arc::new(NoObserver)).expect("start checker");
+    let handle = checker.handle();
+    let source = Arc::new(StatusSource { checker: handle.clone(), vpp: None, started: SystemTime::now() });
+
+    // A client that never reads, with small buffers on both sides so the
+    // stream's writes block soon.
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let client = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).expect("socket");
+    client.set_recv_buffer_size(4096).expect("rcvbuf");
+    client.connect(&listener.local_addr().expect("addr").into()).expect("connect");
+    let (server, _) = listener.accept().expect("accept");
+    socket2::SockRef::from(&server).set_send_buffer_size(4096).expect("sndbuf");
+    server.set_write_timeout(Some(Duration::from_secs(1))).expect("write timeout");
+
+    let before = handle.subscriber_count();
+    let (_stop, shutdown) = crossbeam_channel::bounded::<()>(0);
+    let (done_tx, done) = crossbeam_channel::bounded(1);
+    std::thread::spawn(move || {
+        stream::run(source, crate::http::StreamCtx { socket: server, shutdown });
+        let _ = done_tx.send(());
+    });
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while handle.subscriber_count() == before {
+        assert!(std::time::Instant::now() < deadline, "the stream never subscribed");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    // More transitions than the stream may queue: each pause and resume is
+    // one (the last round pauses backend-000..003).
+    for i in 0..stream::QUEUE_CAPACITY {
+        let backend = format!("backend-{:03}", i % 10);
+        let cmd = if (i / 10) % 2 == 0 { Command::Pause { backend } } else { Command::Resume { backend } };
+        handle.command(cmd).expect("command");
+    }
+    assert!(done.recv_timeout(Duration::from_secs(10)).is_ok(), "a page that does not read is still served");
+    // One more transition: the bus forgets a subscriber that has gone.
+    handle.command(Command::Resume { backend: "backend-000".into() }).expect("command");
+    assert_eq!(handle.subscriber_count(), before, "the dropped page is still subscribed");
+    drop(TcpStream::from(client));
+}
