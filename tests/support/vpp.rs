@@ -38,11 +38,34 @@ pub enum VppKind {
 }
 
 pub struct Vpp {
+    // Dropped in this order: VPP stops before its shared memory and its
+    // runtime directory go.
+    daemon: Daemon,
+    shm: ShmRegions,
     pub kind: VppKind,
     pub dir: TempDir,
     pub api_socket: PathBuf,
     pub stats_socket: PathBuf,
-    daemon: Daemon,
+}
+
+/// Real VPP's shared-memory regions (`/dev/shm/<prefix>-vpe-api`,
+/// `-global_vm`): named with a prefix of the test's own, so that they
+/// never meet another VPP's (a system VPP included), and removed when the
+/// test is done, which VPP cannot do when it is killed.
+struct ShmRegions {
+    prefix: Option<String>,
+}
+
+impl Drop for ShmRegions {
+    fn drop(&mut self) {
+        let Some(prefix) = &self.prefix else { return };
+        let Ok(dir) = std::fs::read_dir("/dev/shm") else { return };
+        for entry in dir.flatten() {
+            if entry.file_name().to_string_lossy().starts_with(&format!("{prefix}-")) {
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
+    }
 }
 
 /// The real VPP install named by `VPP_PREFIX`, if any. An install that is
@@ -119,6 +142,7 @@ impl Vpp {
         for f in ["api.sock", "stats.sock", "control.sock", "cli.sock"] {
             let _ = std::fs::remove_file(dir.join(f));
         }
+        let mut shm = ShmRegions { prefix: None };
         let daemon = match &kind {
             VppKind::Sim(extra) => {
                 let mut args: Vec<String> = vec![
@@ -138,8 +162,11 @@ impl Vpp {
             }
             VppKind::Real(prefix) => {
                 let r = dir.path().display().to_string();
+                let shm_prefix =
+                    dir.path().file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
                 let conf = format!(
                     "unix {{ nodaemon cli-listen {r}/cli.sock log {r}/vpp.log runtime-dir {r} nosyslog }}\n\
+                     api-segment {{ prefix {shm_prefix} }}\n\
                      socksvr {{ socket-name {r}/api.sock }}\n\
                      statseg {{ socket-name {r}/stats.sock size 32m page-size 4k }}\n\
                      memory {{ main-heap-size 512M main-heap-page-size 4k }}\n\
@@ -148,13 +175,14 @@ impl Vpp {
                      plugins {{ path {} plugin default {{ disable }} plugin lb_plugin.so {{ enable }} }}\n",
                     plugin_dir(prefix).display()
                 );
+                shm.prefix = Some(shm_prefix);
                 let conf = dir.write("startup.conf", &conf);
                 let daemon = Daemon::start(&prefix.join("bin/vpp"), ["-c".as_ref(), conf.as_os_str()]);
                 wait_ready(&daemon, &api_socket, &dir.join("cli.sock"));
                 daemon
             }
         };
-        Vpp { kind, dir, api_socket, stats_socket, daemon }
+        Vpp { kind, dir, api_socket, stats_socket, daemon, shm }
     }
 
     pub fn pid(&self) -> u32 {
@@ -164,10 +192,12 @@ impl Vpp {
     /// Kills VPP (SIGKILL, by its pid) and starts a new one on the same
     /// paths: everything VPP held is gone, as after a crash.
     pub fn kill_and_restart(self) -> Vpp {
-        let Vpp { kind, dir, mut daemon, .. } = self;
+        let Vpp { kind, dir, mut daemon, shm, .. } = self;
         daemon.signal(nix::sys::signal::Signal::SIGKILL);
         let _ = daemon.wait_exit(Duration::from_secs(5));
         drop(daemon);
+        // The new VPP creates its regions afresh, as after a crash.
+        drop(shm);
         Vpp::launch(kind, dir)
     }
 
