@@ -406,3 +406,32 @@ fn legacy_vpp_without_weight_api_is_named_and_never_written() {
     assert!(writes.is_empty(), "nothing may be written to a VPP without the weight API: {writes:?}");
     m.daemon.signal(Signal::SIGHUP);
 }
+
+/// An event-driven sync plans against what the VPP thread knows VPP holds:
+/// a transition costs its own write and no read of VPP (PRODUCT.md §7.5).
+#[test]
+fn a_transition_writes_its_change_without_reading_vpp() {
+    let mut lab = Lab::new();
+    let sim = Vpp::start();
+    let _m = start_maglevd(&sim, &config(&lab, &Cfg::default()), "info");
+    let b2 = lab.addr(2);
+    wait_weights(&sim, "192.0.2.1/32", &[(lab.addr(1), 50), (b2.clone(), 100), (lab.addr(3), 0)]);
+    // The counters read VPP once after VIPs were added (for their pool
+    // indexes); after that nothing reads VPP before the periodic sync (1m).
+    let last_vip_add =
+        sim.requests().iter().rposition(|r| r.msg() == "lb_add_del_vip_v2").expect("the VIPs were added");
+    wait_request(&sim, last_vip_add, "the counters' read of the new VIPs", |r| r.msg() == "cli_inband");
+    let cursor = sim.requests().len();
+    lab.nginx[1].stop();
+    wait_request(&sim, cursor, "set b2 to 0", |r| is_set_weight(r, &b2, 0));
+    let reqs = sim.requests();
+    let upto = cursor + reqs[cursor..].iter().position(|r| is_set_weight(r, &b2, 0)).expect("the write");
+    let window = &reqs[cursor..=upto];
+    let reads: Vec<&Request> = window
+        .iter()
+        .filter(|r| matches!(r.msg().as_str(), "lb_vip_dump" | "lb_as_v2_dump" | "cli_inband"))
+        .collect();
+    assert!(reads.is_empty(), "the transition's sync read VPP: {reads:?}");
+    let writes: Vec<&Request> = window.iter().filter(|r| r.is_write()).collect();
+    assert_eq!(writes.len(), 1, "only the change is written: {writes:?}");
+}

@@ -11,6 +11,7 @@
 mod connection;
 mod counters;
 pub mod desired;
+mod model;
 pub mod plan;
 mod state;
 mod sync;

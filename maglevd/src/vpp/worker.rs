@@ -16,6 +16,7 @@ use vppapi::lb::VipKey;
 use super::connection::{StatsConn, VppConn};
 use super::counters::{self, RouteIndexes};
 use super::desired::{desired_vips, frontend_ready, DesiredVip};
+use super::model::{self, Model};
 use super::plan::{plan, recreate_reason, ActualVip, Op};
 use super::state;
 use super::warmup::{Phase, Warmup};
@@ -53,8 +54,13 @@ pub(super) struct Worker {
     /// The lb_conf last pushed on this connection.
     pushed_conf: Option<LbGlobalConf>,
     routes: RouteIndexes,
-    /// VIPs as last read, for counter indexes.
-    last_vips: BTreeMap<VipKey, ActualVip>,
+    /// What VPP holds as far as this thread knows (the last full read plus
+    /// every write accepted since); `None` when unknown (not read on this
+    /// connection yet, or a write failed), so the next sync reads.
+    model: Option<Model>,
+    /// VIPs were added since the last read: their pool indexes (counters)
+    /// are unknown until the next one.
+    indexes_stale: bool,
     frontend_of: BTreeMap<VipKey, String>,
     events: Option<Subscription>,
     pending: BTreeSet<String>,
@@ -98,7 +104,8 @@ impl Worker {
             last_phase,
             pushed_conf: None,
             routes: RouteIndexes::default(),
-            last_vips: BTreeMap::new(),
+            model: None,
+            indexes_stale: false,
             frontend_of: BTreeMap::new(),
             events: None,
             pending: BTreeSet::new(),
@@ -135,7 +142,7 @@ impl Worker {
             self.drain_events();
             if !self.pending.is_empty() {
                 let names = std::mem::take(&mut self.pending);
-                let _ = self.sync_frontends(&names);
+                let _ = self.sync_frontends(&names, false);
             }
         }
         if let Some(c) = self.conn.take() {
@@ -349,7 +356,7 @@ impl Worker {
             s.previous_counters_at = None;
         }
         self.publish_ready();
-        self.last_vips.clear();
+        self.model = None;
         self.next_connect = Instant::now() + self.opts.retry;
     }
 
@@ -504,9 +511,11 @@ impl Worker {
         }
     }
 
-    /// Event-driven or operator sync of some frontends (never deletes
-    /// other VIPs). Frontends the warmup still holds are skipped.
-    fn sync_frontends(&mut self, names: &BTreeSet<String>) -> Result<SyncSummary, VppError> {
+    /// Sync of some frontends (never deletes other VIPs). Frontends the
+    /// warmup still holds are skipped. Without `read`, it plans against
+    /// the model and costs only the writes it makes (event-driven syncs);
+    /// with it, it reads VPP first (full syncs, `sync vpp lb state`).
+    fn sync_frontends(&mut self, names: &BTreeSet<String>, read: bool) -> Result<SyncSummary, VppError> {
         self.writable_conn()?;
         let snap = self.checker.snapshot();
         let now = Instant::now();
@@ -524,7 +533,7 @@ impl Worker {
         if want.is_empty() {
             return Ok(SyncSummary::default());
         }
-        self.run_sync("vip", want, false, &BTreeSet::new())
+        self.run_sync("vip", want, false, &BTreeSet::new(), read)
     }
 
     /// A full sync (connect, reload, timer, operator). During the warmup it
@@ -533,7 +542,7 @@ impl Worker {
         self.writable_conn()?;
         if !self.warmup.is_finished() {
             let names: BTreeSet<String> = self.config().frontends.keys().cloned().collect();
-            return self.sync_frontends(&names);
+            return self.sync_frontends(&names, true);
         }
         let snap = self.checker.snapshot();
         let mut want = desired_vips(&snap, None);
@@ -549,7 +558,7 @@ impl Worker {
             }
             !hold
         });
-        self.run_sync("all", want, true, &held)
+        self.run_sync("all", want, true, &held, true)
     }
 
     fn run_sync(
@@ -558,18 +567,17 @@ impl Worker {
         mut want: BTreeMap<VipKey, DesiredVip>,
         delete_unwanted: bool,
         leave_alone: &BTreeSet<VipKey>,
+        read: bool,
     ) -> Result<SyncSummary, VppError> {
         let started = Instant::now();
         let flushing = self.mark_flush_asked(&mut want);
         let want = &want;
-        let conn = self.writable_conn()?;
-        let actual = match state::read(&mut conn.api, false) {
-            Ok(a) => a,
-            Err(e) => return Err(self.api_failed("read lb state", &e)),
-        };
-        self.warn_unparsed(&actual.vips);
+        if read || self.model.is_none() {
+            self.read_model()?;
+        }
+        let have = self.model.as_ref().ok_or_else(|| VppError::Disconnected("no VPP state read".into()))?;
         for (key, w) in want {
-            if let Some(reason) = actual.vips.get(key).and_then(|h| recreate_reason(w, h)) {
+            if let Some(reason) = have.get(key).and_then(|h| recreate_reason(w, h)) {
                 info!(
                     "vpp-lbsync-vip-recreate frontend={} vip={} reason={}",
                     Value(&w.frontend),
@@ -579,32 +587,38 @@ impl Worker {
             }
         }
         let ops = if leave_alone.is_empty() {
-            plan(want, &actual.vips, delete_unwanted)
+            plan(want, have, delete_unwanted)
         } else {
-            let have =
-                actual.vips.iter().filter(|(k, _)| !leave_alone.contains(k)).map(|(k, v)| (*k, v.clone()));
+            let have = have.iter().filter(|(k, _)| !leave_alone.contains(k)).map(|(k, v)| (*k, v.clone()));
             plan(want, &have.collect(), delete_unwanted)
         };
         let vip_changes = ops.iter().any(|o| matches!(o, Op::AddVip { .. } | Op::DelVip { .. }));
         let observer = self.observer.clone();
-        let conn = self.writable_conn()?;
-        let result = super::sync::apply(&mut conn.api, &ops, scope, observer.as_ref(), |_| {});
+        self.writable_conn()?;
+        let (Some(conn), Some(vpp_model)) = (self.conn.as_mut(), self.model.as_mut()) else {
+            return Err(VppError::Disconnected("not connected".into()));
+        };
+        let result = super::sync::apply(&mut conn.api, &ops, scope, observer.as_ref(), |op| {
+            model::applied(vpp_model, op)
+        });
         if vip_changes {
+            // A re-added route gets a new load-balance index, a new VIP a
+            // pool index only a read tells.
             self.routes.clear();
+            self.indexes_stale = true;
         }
         let summary = match result {
             Ok(s) => s,
-            Err(e) => return Err(self.api_failed("lb sync", &e)),
+            Err(e) => {
+                // What VPP made of the writes after the failure is unknown.
+                self.model = None;
+                return Err(self.api_failed("lb sync", &e));
+            }
         };
         for done in flushing {
             self.flush_asked.remove(&done);
         }
-        if delete_unwanted || vip_changes || self.last_vips.is_empty() {
-            // Counters need the VIPs' pool indexes, which only change when a
-            // VIP is added or deleted: otherwise the read above is current.
-            let vips = if vip_changes { None } else { Some(actual.vips) };
-            self.refresh_vip_map(want, delete_unwanted, vips);
-        }
+        self.record_frontends(want, delete_unwanted);
         let frontends: Vec<&str> = want.values().map(|v| v.frontend.as_str()).collect();
         self.status.write().last_sync = Some(SyncRecord {
             at: SystemTime::now(),
@@ -670,23 +684,27 @@ impl Worker {
         marked
     }
 
-    /// Records the VIPs (for counter indexes) and which frontend owns each;
-    /// `vips: None` re-reads them from VPP (after structural changes).
-    fn refresh_vip_map(
-        &mut self,
-        want: &BTreeMap<VipKey, DesiredVip>,
-        full: bool,
-        vips: Option<BTreeMap<VipKey, ActualVip>>,
-    ) {
-        match vips {
-            Some(v) => self.last_vips = v,
-            None => {
-                let Some(conn) = self.conn.as_mut() else { return };
-                if let Ok(actual) = state::read(&mut conn.api, false) {
-                    self.last_vips = actual.vips;
-                }
+    /// Reads what VPP holds into the model (a full read: VIPs, ASes, the
+    /// CLI's sticky flags and indexes).
+    fn read_model(&mut self) -> Result<(), VppError> {
+        let conn = self.writable_conn()?;
+        match state::read(&mut conn.api, false) {
+            Ok(actual) => {
+                self.warn_unparsed(&actual.vips);
+                self.model = Some(actual.vips);
+                self.indexes_stale = false;
+                Ok(())
+            }
+            Err(e) => {
+                self.model = None;
+                Err(self.api_failed("read lb state", &e))
             }
         }
+    }
+
+    /// Records which frontend owns each VIP (for counters); a full sync
+    /// replaces the map.
+    fn record_frontends(&mut self, want: &BTreeMap<VipKey, DesiredVip>, full: bool) {
         if full {
             self.frontend_of = want.iter().map(|(k, v)| (*k, v.frontend.clone())).collect();
         } else {
@@ -705,11 +723,13 @@ impl Worker {
                 self.last_stats_failure
             )));
         };
-        if self.last_vips.is_empty() {
+        if self.model.is_none() || self.indexes_stale {
             if let Ok(actual) = state::read(&mut conn.api, false) {
-                self.last_vips = actual.vips;
+                self.model = Some(actual.vips);
+                self.indexes_stale = false;
             }
         }
+        let empty = Model::new();
         if self.frontend_of.is_empty() {
             let snap = self.checker.snapshot();
             self.frontend_of = desired_vips(&snap, None).into_iter().map(|(k, v)| (k, v.frontend)).collect();
@@ -718,7 +738,7 @@ impl Worker {
             &mut conn.api,
             &mut stats.client,
             &mut self.routes,
-            &self.last_vips,
+            self.model.as_ref().unwrap_or(&empty),
             &self.frontend_of,
         ) {
             Ok(rows) => {
@@ -779,7 +799,7 @@ impl Worker {
                 "frontend {name:?} is held by the startup warmup (its backends are not all known yet)"
             )))
         } else {
-            self.sync_frontends(&BTreeSet::from([name]))
+            self.sync_frontends(&BTreeSet::from([name]), true)
         }
     }
 
