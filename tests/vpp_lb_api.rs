@@ -230,13 +230,22 @@ fn show_lb_vips_verbose_is_the_parser_fixture() {
     let vpp = Vpp::start();
     let mut c = vpp.connect();
     program_cli_fixture(&mut c);
-    let text = vpp.cli("show lb vips verbose");
-    let path = fixture_path("show_lb_vips_verbose.txt");
-    if vpp.is_real() && std::env::var_os("UPDATE_LB_CLI_FIXTURES").is_some() {
-        std::fs::write(&path, &text).expect("write fixture");
+    // The parser's input, and two commands vppsim prints the same way.
+    for (cmd, file) in [
+        ("show lb vips verbose", "show_lb_vips_verbose.txt"),
+        ("show lb vips", "show_lb_vips.txt"),
+        ("show lb", "show_lb.txt"),
+    ] {
+        let text = vpp.cli(cmd);
+        let path = fixture_path(file);
+        if vpp.is_real() && std::env::var_os("UPDATE_LB_CLI_FIXTURES").is_some() {
+            std::fs::write(&path, &text).expect("write fixture");
+        }
+        let want = std::fs::read_to_string(&path).expect("read fixture");
+        assert_eq!(text, want, "`{cmd}` differs from real VPP's ({})", path.display());
+        // The API's cli_inband prints what the CLI prints.
+        assert_eq!(c.cli_inband(cmd).expect("cli_inband"), want, "cli_inband {cmd:?}");
     }
-    let want = std::fs::read_to_string(&path).expect("read fixture");
-    assert_eq!(text, want, "`show lb vips verbose` differs from real VPP's ({})", path.display());
 }
 
 #[test]

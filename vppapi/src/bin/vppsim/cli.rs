@@ -46,13 +46,13 @@ pub fn run(state: &LbState, mode: Mode, version: &VersionInfo, line: &str) -> Re
         _ if !is(0, "show") => Err(format!("unknown input `{}'\n", words.join(" "))),
         1 => Err("show: no sub-commands\n".to_string()),
         _ if is(1, "version") && words.len() == 2 => Ok(show_version(version)),
-        // VPP's handler returns before printing anything when there is no
-        // argument at all (`unformat_line_input` fails), and treats any
-        // argument but a literal `verbose` as "not verbose".
+        // Any argument but a literal `verbose` means "not verbose". Without
+        // an argument, master prints the short list; the released versions
+        // return before printing anything (`unformat_line_input` fails).
         _ if is(1, "lb") && words.len() >= 3 && is(2, "vips") => match words.get(3) {
-            None => Ok(String::new()),
+            None if mode == Mode::Legacy => Ok(String::new()),
             Some(&"verbose") => Ok(show_vips(state, mode, true)),
-            Some(_) => Ok(show_vips(state, mode, false)),
+            _ => Ok(show_vips(state, mode, false)),
         },
         _ if is(1, "lb") && words.len() == 2 => Ok(show_lb(state)),
         _ => Err(format!("show: unknown input `{}'\n", words[1..].join(" "))),
@@ -92,7 +92,7 @@ fn show_lb(state: &LbState) -> String {
     let vips = state.vip_slots().count() + 1;
     let ases: usize = state.vip_slots().map(|(_, v)| v.ases().len()).sum();
     format!(
-        "lb_main ip4-src-address: {}\n ip6-src-address: {}\n #vips: {}\n #ass: {}\n",
+        "lb_main ip4-src-address: {} \n ip6-src-address: {} \n #vips: {}\n #ass: {}\n",
         std::net::Ipv4Addr::from(c.ip4_src_address),
         std::net::Ipv6Addr::from(c.ip6_src_address),
         vips,
@@ -101,30 +101,31 @@ fn show_lb(state: &LbState) -> String {
 }
 
 /// `show lb vips [verbose]`: every VIP slot but the placeholder, each
-/// block followed by an empty line as `vlib_cli_output("%U\n")` leaves it.
+/// printed with `vlib_cli_output("%U\n")`: a verbose block (whose lines
+/// end in newlines) is followed by an empty line, a short line is not.
 fn show_vips(state: &LbState, mode: Mode, verbose: bool) -> String {
     let mut out = String::new();
     for (index, vip) in state.vip_slots() {
         if verbose {
             format_vip_detailed(&mut out, state, mode, index, vip);
+            out.push('\n');
         } else {
             format_vip(&mut out, vip);
         }
-        out.push('\n');
     }
     out
 }
 
-/// `format_lb_vip`: one line, no index, then `vlib_cli_output`'s newline.
+/// `format_lb_vip`: one line, no index and no stickiness, then
+/// `vlib_cli_output`'s newline.
 fn format_vip(out: &mut String, vip: &Vip) {
     let _ = write!(
         out,
-        "{} {} new_size:{} #as:{}{}{}",
+        "{} {} new_size:{} #as:{}{}",
         vip.vtype.name(),
         format_prefix(&vip.key.prefix, vip.key.plen),
         vip.new_flows_table_length,
         vip.ases().len(),
-        if vip.src_ip_sticky { " src_ip_sticky" } else { "" },
         if vip.used { "" } else { " removed" }
     );
     if vip.key.port != 0 {
@@ -289,17 +290,15 @@ mod tests {
         assert!(out.contains("dpo:9  removed\n"), "{out}");
         let v = VersionInfo::new(DEFAULT_VERSION);
         assert_eq!(
-            run(&s, Mode::Master, &v, "show lb vips"),
+            run(&s, Mode::Legacy, &v, "show lb vips"),
             Ok(String::new()),
-            "no argument prints nothing"
+            "no argument prints nothing on the released versions"
         );
-        let short = run(&s, Mode::Master, &v, "show lb vips x").unwrap();
-        assert_eq!(
-            short,
-            "ip4-gre4 192.0.2.1/32 new_size:1024 #as:3 src_ip_sticky removed  protocol:6 port:80 \n\n"
-        );
+        let short = "ip4-gre4 192.0.2.1/32 new_size:1024 #as:3 removed  protocol:6 port:80 \n";
+        assert_eq!(run(&s, Mode::Master, &v, "show lb vips").unwrap(), short);
+        assert_eq!(run(&s, Mode::Master, &v, "show lb vips x").unwrap(), short);
         let lb = run(&s, Mode::Master, &v, "show lb").unwrap();
-        assert_eq!(lb, "lb_main ip4-src-address: 255.255.255.255\n ip6-src-address: ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff\n #vips: 2\n #ass: 3\n");
+        assert_eq!(lb, "lb_main ip4-src-address: 255.255.255.255 \n ip6-src-address: ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff \n #vips: 2\n #ass: 3\n");
     }
 
     #[test]
