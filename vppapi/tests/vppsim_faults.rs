@@ -1,6 +1,7 @@
 //! vppsim's failure modes: VPP's silent drops (unknown id, truncated
-//! payload, wrong client_index) and the control-socket faults (drop,
-//! stall, restart).
+//! payload, wrong client_index) as its request log records them, and the
+//! control-socket faults (drop, stall, restart). The drops themselves are
+//! checked against real VPP too, in the workspace's `tests/vpp_wire.rs`.
 
 mod vppsim_support;
 
