@@ -254,6 +254,7 @@ fn a_down_backend_loses_its_flows_with_flush_on_down_and_keeps_them_without() {
         Vpp::ases(&vips, vip).into_iter().find(|a| a.address == IpAddr::V4(b2)).and_then(|a| a.flows)
     };
     assert_eq!(flows("192.0.2.2/32"), Some(on_b2(6) as u64), "{vips:?}");
+    assert_eq!(flows("192.0.2.1/32"), Some(0), "the flush evicted b2's flows: {vips:?}");
 }
 
 #[test]
