@@ -41,24 +41,33 @@ pub struct Vpp {
     // Dropped in this order: VPP stops before its shared memory and its
     // runtime directory go.
     daemon: Daemon,
-    shm: ShmRegions,
+    leftovers: Leftovers,
     pub kind: VppKind,
     pub dir: TempDir,
     pub api_socket: PathBuf,
     pub stats_socket: PathBuf,
 }
 
-/// Real VPP's shared-memory regions (`/dev/shm/<prefix>-vpe-api`,
-/// `-global_vm`): named with a prefix of the test's own, so that they
-/// never meet another VPP's (a system VPP included), and removed when the
-/// test is done, which VPP cannot do when it is killed.
-struct ShmRegions {
-    prefix: Option<String>,
+/// What a real VPP leaves behind once stopped. Its shared-memory regions
+/// (`/dev/shm/<prefix>-vpe-api`, `-global_vm`) are named with a prefix of
+/// the test's own, so that they never meet another VPP's (a system VPP
+/// included), and removed when the test is done, which VPP cannot do when
+/// it is killed. Its log is shown when the test failed.
+#[derive(Default)]
+struct Leftovers {
+    shm_prefix: Option<String>,
+    log: Option<PathBuf>,
 }
 
-impl Drop for ShmRegions {
+impl Drop for Leftovers {
     fn drop(&mut self) {
-        let Some(prefix) = &self.prefix else { return };
+        if let Some(log) = self.log.as_ref().filter(|_| std::thread::panicking()) {
+            let text = std::fs::read_to_string(log).unwrap_or_default();
+            let lines: Vec<&str> = text.lines().collect();
+            let tail = lines[lines.len().saturating_sub(30)..].join("\n");
+            eprintln!("--- the last lines of VPP's log ({}):\n{tail}", log.display());
+        }
+        let Some(prefix) = &self.shm_prefix else { return };
         let Ok(dir) = std::fs::read_dir("/dev/shm") else { return };
         for entry in dir.flatten() {
             if entry.file_name().to_string_lossy().starts_with(&format!("{prefix}-")) {
@@ -142,7 +151,7 @@ impl Vpp {
         for f in ["api.sock", "stats.sock", "control.sock", "cli.sock"] {
             let _ = std::fs::remove_file(dir.join(f));
         }
-        let mut shm = ShmRegions { prefix: None };
+        let mut leftovers = Leftovers::default();
         let daemon = match &kind {
             VppKind::Sim(extra) => {
                 let mut args: Vec<String> = vec![
@@ -175,14 +184,14 @@ impl Vpp {
                      plugins {{ path {} plugin default {{ disable }} plugin lb_plugin.so {{ enable }} }}\n",
                     plugin_dir(prefix).display()
                 );
-                shm.prefix = Some(shm_prefix);
+                leftovers = Leftovers { shm_prefix: Some(shm_prefix), log: Some(dir.join("vpp.log")) };
                 let conf = dir.write("startup.conf", &conf);
                 let daemon = Daemon::start(&prefix.join("bin/vpp"), ["-c".as_ref(), conf.as_os_str()]);
                 wait_ready(&daemon, &api_socket, &dir.join("cli.sock"));
                 daemon
             }
         };
-        Vpp { kind, dir, api_socket, stats_socket, daemon, shm }
+        Vpp { kind, dir, api_socket, stats_socket, daemon, leftovers }
     }
 
     pub fn pid(&self) -> u32 {
@@ -192,12 +201,12 @@ impl Vpp {
     /// Kills VPP (SIGKILL, by its pid) and starts a new one on the same
     /// paths: everything VPP held is gone, as after a crash.
     pub fn kill_and_restart(self) -> Vpp {
-        let Vpp { kind, dir, mut daemon, shm, .. } = self;
+        let Vpp { kind, dir, mut daemon, leftovers, .. } = self;
         daemon.signal(nix::sys::signal::Signal::SIGKILL);
         let _ = daemon.wait_exit(Duration::from_secs(5));
         drop(daemon);
         // The new VPP creates its regions afresh, as after a crash.
-        drop(shm);
+        drop(leftovers);
         Vpp::launch(kind, dir)
     }
 
