@@ -41,12 +41,15 @@ pub(super) fn read(api: &mut Connection, with_conf: bool) -> Result<Actual, ApiE
         );
     }
     for a in api.lb_as_v2_dump()? {
-        if let Some(vip) = vips.get_mut(&a.vip) {
-            vip.ases.insert(
-                a.address,
-                ActualAs { weight: a.weight, in_use: a.in_use, num_buckets: a.num_buckets },
-            );
+        let Some(vip) = vips.get_mut(&a.vip) else { continue };
+        // The dump also lists the ASes of a deleted VIP that VPP has not
+        // collected yet, under the same key as the live VIP re-created
+        // since, and never in use: they must not hide the live VIP's.
+        if vip.ases.get(&a.address).is_some_and(|seen| seen.in_use && !a.in_use) {
+            continue;
         }
+        vip.ases
+            .insert(a.address, ActualAs { weight: a.weight, in_use: a.in_use, num_buckets: a.num_buckets });
     }
     for cli in api.lb_vips_verbose()? {
         if cli.removed {
