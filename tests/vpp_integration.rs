@@ -391,6 +391,78 @@ fn vpp_killed_and_restarted_is_reconnected_and_rebuilt() {
 }
 
 #[test]
+fn a_deleted_vip_not_yet_collected_does_not_hide_its_live_twin() {
+    // VPP lists the ASes of a deleted VIP until it collects them, under
+    // the same key as a VIP re-created since; when the new VIP took a
+    // lower pool slot, the dead twin's ASes come last in lb_as_v2_dump.
+    let lab = Lab::new();
+    let vpp = Vpp::start();
+    let mut c = vpp.connect();
+    let web = vppapi::lb::VipKey::host("192.0.2.1".parse().expect("ip"), 6, 80);
+    let other = vppapi::lb::VipKey::host("192.0.2.9".parse().expect("ip"), 6, 80);
+    let settings = vppapi::lb::VipSettings::new(vppapi::types::LbEncapType::Gre4, false);
+    let b1: std::net::IpAddr = lab.addr(1).parse().expect("ip");
+    let b2: std::net::IpAddr = lab.addr(2).parse().expect("ip");
+    c.lb_add_del_vip_v2(&other, &settings, false).expect("add VIP");
+    c.lb_add_del_vip_v2(&web, &settings, false).expect("add VIP");
+    for a in [b1, b2] {
+        c.lb_add_del_as_v2(&web, a, 100, false, false).expect("add AS");
+    }
+    c.lb_add_del_vip_v2(&other, &settings, true).expect("delete VIP");
+    vpp.collect_garbage(); // frees the first slot
+    c.lb_add_del_vip_v2(&web, &settings, true).expect("delete VIP");
+    c.lb_add_del_vip_v2(&web, &settings, false).expect("add VIP again, in the first slot");
+    for a in [b1, b2] {
+        c.lb_add_del_as_v2(&web, a, 100, false, false).expect("add AS");
+    }
+    let dump: Vec<(std::net::IpAddr, bool)> =
+        c.lb_as_v2_dump().expect("dump").iter().map(|a| (a.address, a.in_use)).collect();
+    assert_eq!(dump, [(b1, true), (b2, true), (b1, false), (b2, false)], "the live VIP first");
+
+    // maglevd wants b1 alone at weight 100: it removes b2 and touches
+    // nothing else (re-adding b1, which VPP holds, would fail).
+    let cfg = format!(
+        "maglev:
+  vpp:
+    lb:
+      ipv4-src-address: 192.0.2.254
+      startup-min-delay: 0s
+      startup-max-delay: 2s
+  healthchecks:
+    http: {{type: http, port: 8080, interval: 200ms, timeout: 300ms, rise: 2, fall: 2, jitter-percent: 0}}
+  backends:
+    b1: {{address: {}, healthcheck: http}}
+  frontends:
+    web:
+      address: 192.0.2.1
+      protocol: tcp
+      port: 80
+      pools:
+        - name: main
+          backends: {{b1: {{}}}}
+",
+        lab.addr(1)
+    );
+    let cursor = vpp.requests().len();
+    let m = start_maglevd(&vpp, &cfg, "info");
+    wait_weights(&vpp, "192.0.2.1/32", &[(lab.addr(1), 100)]);
+    m.daemon.wait_for(&["vpp-warmup-done"], WAIT);
+    let writes: Vec<Request> = vpp.requests()[cursor..].iter().filter(|r| r.is_write()).cloned().collect();
+    let as_writes: Vec<&Request> = writes.iter().filter(|r| r.msg() != "lb_conf").collect();
+    assert_eq!(as_writes.len(), 1, "only b2's removal: {writes:?}");
+    assert_eq!(
+        (as_writes[0].msg(), as_writes[0].get("as"), as_writes[0].get("is_del")),
+        ("lb_add_del_as_v2".to_string(), Some(lab.addr(2)), Some("true".to_string())),
+        "{writes:?}"
+    );
+    assert!(
+        !m.daemon.lines().iter().any(|l| l.text.contains("-81") || l.text.contains("VALUE_EXIST")),
+        "maglevd re-added an AS VPP holds:\n{}",
+        m.daemon.tail(30)
+    );
+}
+
+#[test]
 fn legacy_vpp_without_weight_api_is_named_and_never_written() {
     // vppsim only: its --legacy mode stands in for a VPP older than the
     // weight API, which the suite's real VPP is not.

@@ -277,6 +277,22 @@ impl Vpp {
         }
     }
 
+    /// Runs VPP's lb garbage collection now, as its periodic run would:
+    /// removed VIPs without ASes free their pool slot, ASes removed long
+    /// enough ago go. Real VPP runs it at every `lb vip` CLI command, so
+    /// deleting a VIP that does not exist runs it and changes nothing else.
+    pub fn collect_garbage(&self) {
+        match self.kind {
+            VppKind::Real(_) => {
+                let out = self.cli("lb vip 203.0.113.255/32 protocol tcp port 9 encap gre4 del");
+                assert!(!out.contains("unknown input"), "{out}");
+            }
+            VppKind::Sim(_) => {
+                self.control("gc due");
+            }
+        }
+    }
+
     /// Every API request VPP received so far, in order: vppsim's request
     /// log, or real VPP's API trace.
     pub fn requests(&self) -> Vec<Request> {

@@ -9,6 +9,7 @@
 //! | `restart` | like a VPP restart: connections dropped, lb state reset, new boot time, new stats segment |
 //! | `traffic on` / `traffic off` | start/stop synthetic traffic |
 //! | `gc` | garbage-collect removed ASes and VIPs now, regardless of age |
+//! | `gc due` | what VPP's periodic collection would do now: free removed VIPs without ASes, drop ASes removed long enough ago |
 //! | `state` | one line per VIP and per AS (see `Sim::state_text`) |
 //! | `garble PREFIX` / `garble off` | `show lb vips verbose` prints that VIP's header line with a word no parser knows / prints every line right again |
 
@@ -27,7 +28,12 @@ pub enum Command {
     Traffic {
         on: bool,
     },
-    Gc,
+    /// `force`: every removed AS goes, however recently removed (`gc`);
+    /// otherwise what VPP's own collection would do now (`gc due`): free
+    /// the removed VIPs without ASes, drop ASes removed long enough ago.
+    Gc {
+        force: bool,
+    },
     State,
     /// `None`: garble nothing any more.
     Garble {
@@ -46,14 +52,15 @@ pub fn parse(line: &str) -> Result<Command, String> {
         ["restart"] => Ok(Command::Restart),
         ["traffic", "on"] => Ok(Command::Traffic { on: true }),
         ["traffic", "off"] => Ok(Command::Traffic { on: false }),
-        ["gc"] => Ok(Command::Gc),
+        ["gc"] => Ok(Command::Gc { force: true }),
+        ["gc", "due"] => Ok(Command::Gc { force: false }),
         ["state"] => Ok(Command::State),
         ["garble", "off"] => Ok(Command::Garble { prefix: None }),
         ["garble", prefix] if prefix.contains('/') => {
             Ok(Command::Garble { prefix: Some(prefix.to_string()) })
         }
         _ => Err(format!(
-            "unknown command `{}' (drop, stall MS, restart, traffic on|off, gc, state, garble PREFIX|off)",
+            "unknown command `{}' (drop, stall MS, restart, traffic on|off, gc [due], state, garble PREFIX|off)",
             line.trim()
         )),
     }
@@ -120,7 +127,7 @@ mod tests {
         let listener = UnixListener::bind(&dir).unwrap();
         let handler: Handler = Arc::new(|c| match c {
             Command::State => Ok("vip 1\nas 2".to_string()),
-            Command::Gc => Err("nothing to collect".to_string()),
+            Command::Gc { .. } => Err("nothing to collect".to_string()),
             _ => Ok(String::new()),
         });
         thread::spawn(move || serve(listener, handler));

@@ -60,7 +60,7 @@ fn usage() -> &'static str {
      \x20 --legacy               behave like VPP v23.x..v26.06 (no weights, no lb_conf_get)\n\
      \x20 --traffic              generate synthetic traffic so counters move\n\
      \x20 --request-log FILE     append one JSON line per API request to FILE\n\
-     \x20 --control-socket PATH  accept fault commands (drop, stall MS, restart, traffic on|off, gc, state, garble PREFIX|off)\n\
+     \x20 --control-socket PATH  accept fault commands (drop, stall MS, restart, traffic on|off, gc [due], state, garble PREFIX|off)\n\
      \x20 --version-string S     the version reported by show_version (default 26.10-rc0~374-gb575ec2c56d)\n\
      \x20 --stats-update-interval SECONDS\n\
      \x20                        how often /sys/heartbeat moves (default 10, as VPP's\n\
@@ -202,9 +202,9 @@ fn control_command(shared: &Shared, command: Command) -> Result<String, String> 
             shared.sim.lock().traffic = on;
             Ok(String::new())
         }
-        Command::Gc => {
+        Command::Gc { force } => {
             let mut sim = shared.sim.lock();
-            sim.lb.collect_garbage(true);
+            sim.lb.collect_garbage(force);
             sim.publish_stats();
             Ok(String::new())
         }
