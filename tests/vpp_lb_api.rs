@@ -307,8 +307,10 @@ fn the_stats_entries_maglevd_reads_are_laid_out_alike() {
     }
     // The stats collector ran at start and runs every 10 s (VPP's default
     // update-interval): maglevd's stall detection must allow for that.
+    // Over 3 s it moves at most once (a 1 s cadence would move it 2-3 times).
     let beat = stats.heartbeat().expect("heartbeat");
     assert!(beat >= 1, "heartbeat {beat}");
-    std::thread::sleep(Duration::from_secs(2));
-    assert_eq!(stats.heartbeat().expect("heartbeat"), beat, "the heartbeat moved within 2 s");
+    std::thread::sleep(Duration::from_secs(3));
+    let later = stats.heartbeat().expect("heartbeat");
+    assert!(later - beat <= 1, "the heartbeat moved from {beat} to {later} within 3 s");
 }
