@@ -297,6 +297,16 @@ fn the_page_is_live_in_a_browser_and_status_json_agrees_with_the_api() {
         diffs.join("\n")
     );
 
+    // The page allows its own style and script by hash, and connections to
+    // its own origin only.
+    let (status, headers, _) = http_get(&metrics_addr, "/status").expect("GET /status");
+    assert!(status.ends_with("200 OK"), "{status}");
+    let csp = headers.lines().find_map(|l| l.strip_prefix("content-security-policy: ")).unwrap_or_default();
+    for want in ["default-src 'none'", "script-src 'sha256-", "style-src 'sha256-", "connect-src 'self'"] {
+        assert!(csp.contains(want), "{want} not in the Content-Security-Policy {csp:?}");
+    }
+    assert!(!csp.contains("unsafe-inline"), "{csp}");
+
     let mut browser = Browser::start();
     let origin = format!("http://{metrics_addr}");
     // `/` redirects to the page.

@@ -29,6 +29,11 @@ fn script() -> &'static str {
     })
 }
 
+/// The Content-Security-Policy that lets this page's style and script run.
+pub fn content_security_policy() -> &'static str {
+    super::csp::policy(CSS, script())
+}
+
 /// Escapes text for an HTML element or a quoted attribute.
 fn esc(s: &str) -> Escaped<'_> {
     Escaped(s)

@@ -4,9 +4,11 @@
 //!
 //! `view` builds one [`StatusView`] from the checker's snapshot, the VPP
 //! thread's published status and the recent events; `html` renders it
-//! (with the inline `status.css` and `status.js`), `/status.json` is its
-//! JSON, and `stream` sends it and each transition as Server-Sent Events.
+//! (with the inline `status.css` and `status.js`, allowed by their hashes
+//! in `csp`), `/status.json` is its JSON, and `stream` sends it and each
+//! transition as Server-Sent Events.
 
+mod csp;
 mod html;
 mod stream;
 pub mod view;
@@ -20,11 +22,6 @@ use crate::vpp::VppHandle;
 
 pub use html::render;
 pub use view::StatusView;
-
-/// Content-Security-Policy of the page: its own inline style and script,
-/// connections to its own origin only, nothing else.
-pub const CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; \
-connect-src 'self'; img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
 /// Where the page reads from.
 pub struct StatusSource {
@@ -45,7 +42,7 @@ impl StatusSource {
 
     pub fn page(&self) -> Response {
         Response::new(200, "text/html; charset=utf-8", render(&self.view()))
-            .with_header("Content-Security-Policy", CSP)
+            .with_header("Content-Security-Policy", html::content_security_policy())
             .with_header("Cache-Control", "no-store")
             .with_header("X-Content-Type-Options", "nosniff")
             .with_header("Referrer-Policy", "no-referrer")
