@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::Duration;
 
 use maglev_proto::maglev as pb;
@@ -215,18 +215,19 @@ fn a_down_backend_loses_its_flows_with_flush_on_down_and_keeps_them_without() {
         wait_vip_weights(&vpp, vip, &[(b1, 100), (b2, 100)]);
     }
     let mut pg = lab.pg(&vpp);
-    let flush_vip = Ipv4Addr::new(192, 0, 2, 1);
-    let drain_vip = Ipv4Addr::new(192, 0, 2, 2);
+    let flush_vip = IpAddr::from([192, 0, 2, 1]);
+    let drain_vip = IpAddr::from([192, 0, 2, 2]);
     let mut syns = syns_from(Ipv4Addr::new(10, 5, 0, 1), 400, flush_vip, 80);
     syns.extend(syns_from(Ipv4Addr::new(10, 6, 0, 1), 400, drain_vip, 80));
     let first = pg.send(&vpp, &syns);
     assert_eq!(first.len(), 800);
-    let before: BTreeMap<Ipv4Addr, IpAddr> = first.iter().map(|d| (d.src, d.as_addr)).collect();
+    // Clients 10.5.x.x use the flushing VIP, 10.6.x.x the other.
+    let flushing = |src: IpAddr| matches!(src, IpAddr::V4(v) if v.octets()[1] == 5);
+    assert!(first.iter().all(|d| d.dst == if flushing(d.src) { flush_vip } else { drain_vip }));
+    let before: BTreeMap<IpAddr, IpAddr> = first.iter().map(|d| (d.src, d.as_addr)).collect();
     let on_b2 =
-        |net: u8| before.iter().filter(|(s, a)| s.octets()[1] == net && **a == IpAddr::V4(b2)).count();
-    assert!(on_b2(5) > 100 && on_b2(6) > 100, "both VIPs sent flows to b2: {before:?}");
-
-    assert!(first.iter().all(|d| d.dst == if d.src.octets()[1] == 5 { flush_vip } else { drain_vip }));
+        |flush: bool| before.iter().filter(|(s, a)| flushing(**s) == flush && **a == IpAddr::V4(b2)).count();
+    assert!(on_b2(true) > 100 && on_b2(false) > 100, "both VIPs sent flows to b2: {before:?}");
 
     // b2 dies. The same clients send their next packet.
     lab.nginx[1].stop();
@@ -239,7 +240,7 @@ fn a_down_backend_loses_its_flows_with_flush_on_down_and_keeps_them_without() {
     let mut moved = 0;
     for d in &second {
         let was = before[&d.src];
-        if d.src.octets()[1] == 5 {
+        if flushing(d.src) {
             // flush-on-down: every flow is on b1 now.
             assert_eq!(d.as_addr, IpAddr::V4(b1), "a flushed flow of {} stayed on {was}", d.src);
         } else {
@@ -248,12 +249,12 @@ fn a_down_backend_loses_its_flows_with_flush_on_down_and_keeps_them_without() {
         }
         moved += usize::from(d.as_addr != was);
     }
-    assert_eq!(moved, on_b2(5), "exactly the flushed flows of b2 moved");
+    assert_eq!(moved, on_b2(true), "exactly the flushed flows of b2 moved");
     let vips = vpp.lb_vips();
     let flows = |vip: &str| {
         Vpp::ases(&vips, vip).into_iter().find(|a| a.address == IpAddr::V4(b2)).and_then(|a| a.flows)
     };
-    assert_eq!(flows("192.0.2.2/32"), Some(on_b2(6) as u64), "{vips:?}");
+    assert_eq!(flows("192.0.2.2/32"), Some(on_b2(false) as u64), "{vips:?}");
     assert_eq!(flows("192.0.2.1/32"), Some(0), "the flush evicted b2's flows: {vips:?}");
 }
 
@@ -294,8 +295,8 @@ fn a_sticky_frontend_keeps_each_client_on_one_backend_whatever_its_ports() {
     let out = pg.send(&vpp, &syns);
     assert_eq!(out.len(), syns.len());
     let spread = |vip: Ipv4Addr| -> usize {
-        let mut per_client: BTreeMap<Ipv4Addr, std::collections::BTreeSet<IpAddr>> = BTreeMap::new();
-        for d in out.iter().filter(|d| d.dst == vip) {
+        let mut per_client: BTreeMap<IpAddr, std::collections::BTreeSet<IpAddr>> = BTreeMap::new();
+        for d in out.iter().filter(|d| d.dst == IpAddr::V4(vip)) {
             per_client.entry(d.src).or_default().insert(d.as_addr);
         }
         assert_eq!(per_client.len(), 200);
@@ -304,6 +305,88 @@ fn a_sticky_frontend_keeps_each_client_on_one_backend_whatever_its_ports() {
     assert_eq!(spread(Ipv4Addr::new(192, 0, 2, 1)), 0, "a sticky VIP sent one client to several backends");
     let plain = spread(Ipv4Addr::new(192, 0, 2, 2));
     assert!(plain > 100, "without stickiness a client's connections spread: {plain} of 200 did");
+}
+
+#[test]
+fn ipv6_backends_behind_ipv6_and_ipv4_vips_get_their_share_over_gre6() {
+    let Some(vpp) = Vpp::real_only("ipv6") else { return };
+    // Backends without a health check are up; one is disabled later.
+    let ases: Vec<Ipv6Addr> = (1..=3).map(|h| format!("2001:db8:99::{h}").parse().expect("ip")).collect();
+    let mut config = String::from(
+        "maglev:
+  vpp:
+    lb:
+      ipv4-src-address: 192.0.2.254
+      ipv6-src-address: 2001:db8::254
+      startup-min-delay: 0s
+      startup-max-delay: 1s
+  backends:
+",
+    );
+    for (i, a) in ases.iter().enumerate() {
+        let _ = writeln!(config, "    v{}: {{address: \"{a}\"}}", i + 1);
+    }
+    config.push_str("  frontends:\n");
+    for (name, addr) in [("web6", "\"2001:db8:1::1\""), ("web4", "192.0.2.1")] {
+        let _ = write!(
+            config,
+            "    {name}:
+      address: {addr}
+      protocol: tcp
+      port: 80
+      pools:
+        - name: main
+          backends: {{v1: {{weight: 100}}, v2: {{weight: 100}}, v3: {{weight: 50}}}}
+"
+        );
+    }
+    let m = start_maglevd(&vpp, &config);
+    let weights =
+        |w: [u8; 3]| -> BTreeMap<IpAddr, u8> { ases.iter().map(|a| IpAddr::V6(*a)).zip(w).collect() };
+    let wait = |vip: &str, want: BTreeMap<IpAddr, u8>| {
+        vpp.wait_lb(&format!("{vip} weights {want:?}"), WAIT, |v| {
+            let have: BTreeMap<IpAddr, u8> = Vpp::ases(v, vip)
+                .into_iter()
+                .filter(|a| a.used)
+                .map(|a| (a.address, a.weight.unwrap_or(0)))
+                .collect();
+            have == want
+        })
+    };
+    let vips = wait("2001:db8:1::1/128", weights([100, 100, 50]));
+    wait("192.0.2.1/32", weights([100, 100, 50]));
+    let types: Vec<String> = vips.iter().filter(|v| !v.removed).map(|v| v.vip_type.to_string()).collect();
+    assert!(types.contains(&"ip6-gre6".to_string()) && types.contains(&"ip4-gre6".to_string()), "{types:?}");
+
+    let mut pg = Pg::new(&vpp, "2001:db8:99::254".parse::<Ipv6Addr>().expect("ip"), &ases);
+    let vip6: Ipv6Addr = "2001:db8:1::1".parse().expect("ip");
+    let out = pg.send(&vpp, &syns_from("2001:db8:5::1".parse::<Ipv6Addr>().expect("ip"), 3000, vip6, 80));
+    assert_eq!(out.len(), 3000, "every SYN leaves for an AS over GRE6");
+    let counts = per_as(&out);
+    for (a, weight) in ases.iter().zip([100.0, 100.0, 50.0]) {
+        let want = 3000.0 * weight / 250.0;
+        let got = counts.get(&IpAddr::V6(*a)).copied().unwrap_or(0) as f64;
+        assert!((got - want).abs() <= 0.15 * want, "{a} got {got} new flows, want {want} +-15%: {counts:?}");
+    }
+
+    // v2 disabled: no new IPv6 flow reaches it.
+    set_enabled(&m, "v2", false);
+    wait("2001:db8:1::1/128", weights([100, 0, 50]));
+    let out = pg.send(&vpp, &syns_from("2001:db8:6::1".parse::<Ipv6Addr>().expect("ip"), 1000, vip6, 80));
+    let counts = per_as(&out);
+    assert_eq!(out.len(), 1000, "{counts:?}");
+    assert!(!counts.contains_key(&IpAddr::V6(ases[1])), "new flows reached the disabled backend: {counts:?}");
+
+    // IPv4 clients of the IPv4 VIP reach the same IPv6 backends (pg0
+    // takes IPv4 packets once it has an IPv4 address).
+    wait("192.0.2.1/32", weights([100, 0, 50]));
+    vpp.cli("set int ip address pg0 198.51.100.254/24");
+    let out = pg.send(&vpp, &syns_from(Ipv4Addr::new(10, 8, 0, 1), 1000, vip_addr(), 80));
+    let counts = per_as(&out);
+    assert_eq!(out.len(), 1000, "{counts:?}");
+    assert!(out.iter().all(|d| d.dst == IpAddr::V4(vip_addr())));
+    assert!(!counts.contains_key(&IpAddr::V6(ases[1])), "new flows reached the disabled backend: {counts:?}");
+    assert!(counts.len() == 2, "{counts:?}");
 }
 
 /// The per-AS bucket counts of the VIP, by AS address.
@@ -362,9 +445,8 @@ fn two_vpps_from_one_config_hash_every_flow_to_the_same_as() {
     let out_a = lab.pg(&vpp_a).send(&vpp_a, &syns);
     let out_b = lab.pg(&vpp_b).send(&vpp_b, &syns);
     assert_eq!((out_a.len(), out_b.len()), (2000, 2000));
-    let map = |out: &[Delivered]| -> BTreeMap<Ipv4Addr, IpAddr> {
-        out.iter().map(|d| (d.src, d.as_addr)).collect()
-    };
+    let map =
+        |out: &[Delivered]| -> BTreeMap<IpAddr, IpAddr> { out.iter().map(|d| (d.src, d.as_addr)).collect() };
     let (fa, fb) = (map(&out_a), map(&out_b));
     let differ: Vec<_> = fa.iter().filter(|(src, a)| fb.get(src) != Some(a)).take(10).collect();
     assert!(differ.is_empty(), "flows mapped differently (first 10, A's view): {differ:?}");
