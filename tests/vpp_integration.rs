@@ -463,6 +463,44 @@ fn a_deleted_vip_not_yet_collected_does_not_hide_its_live_twin() {
 }
 
 #[test]
+fn a_backend_readdressed_to_ipv6_recreates_the_vip_with_gre6() {
+    let vpp = Vpp::start();
+    let cfg = |address: &str| {
+        format!(
+            "maglev:
+  vpp:
+    lb:
+      ipv4-src-address: 192.0.2.254
+      ipv6-src-address: 2001:db8::254
+      startup-min-delay: 0s
+      startup-max-delay: 1s
+  backends:
+    s1: {{address: \"{address}\"}}
+  frontends:
+    web:
+      address: 192.0.2.1
+      protocol: tcp
+      port: 80
+      pools:
+        - name: main
+          backends: {{s1: {{}}}}
+"
+        )
+    };
+    let m = start_maglevd(&vpp, &cfg("10.0.0.1"), "info");
+    let st = wait_weights(&vpp, "192.0.2.1/32", &[("10.0.0.1".into(), 100)]);
+    assert!(st.iter().any(|v| !v.removed && v.vip_type.to_string() == "ip4-gre4"), "{st:?}");
+
+    let cursor = m.reload_with(&cfg("2001:db8:99::1"));
+    m.daemon.wait_for_from(cursor, &["vpp-lbsync-vip-recreate", "frontend=web", "encap"], WAIT);
+    let st = wait_weights(&vpp, "192.0.2.1/32", &[("2001:db8:99::1".into(), 100)]);
+    let live: Vec<String> = st.iter().filter(|v| !v.removed).map(|v| v.vip_type.to_string()).collect();
+    assert_eq!(live, ["ip4-gre6"], "{st:?}");
+    let lines = m.daemon.lines();
+    assert!(!lines.iter().any(|l| l.text.contains("retval")), "VPP refused a write:\n{}", m.daemon.tail(30));
+}
+
+#[test]
 fn legacy_vpp_without_weight_api_is_named_and_never_written() {
     // vppsim only: its --legacy mode stands in for a VPP older than the
     // weight API, which the suite's real VPP is not.
