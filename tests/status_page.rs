@@ -1,10 +1,10 @@
 //! The status page in a real browser (Debian's headless Chromium) for a
 //! maglevd on vppsim with nginx backends: every frontend and backend is
-//! there with its state and weights, a backend whose nginx stops shows as
-//! down with effective weight 0 within 2 s without a reload and comes back
-//! when it starts, the page logs no error, reconnects by itself after a
-//! maglevd restart and asks no other host for anything; and /status.json
-//! agrees with ListBackends and ListFrontends.
+//! there with its state and weights, VIP counters are refreshed, a backend
+//! whose nginx stops shows as down with effective weight 0 within 2 s
+//! without a reload and comes back when it starts, the page logs no error,
+//! reconnects by itself after a maglevd restart and asks no other host for
+//! anything; and /status.json agrees with ListBackends and ListFrontends.
 
 use std::time::{Duration, Instant};
 
@@ -258,7 +258,8 @@ fn the_page_is_live_in_a_browser_and_status_json_agrees_with_the_api() {
     let mut web0 = Nginx::http(&[addr(net, 1)], 8080);
     let _web1 = Nginx::http(&[addr(net, 2)], 8080);
     let _web2 = Nginx::http(&[addr(net, 3)], 8080);
-    let sim = Vpp::sim(&[]);
+    // Synthetic traffic, so that the VIP counters move.
+    let sim = Vpp::sim(&["--traffic"]);
     let metrics_addr = format!("{}:9091", addr(net, 254));
     let m = Maglevd::start(
         &config(net),
@@ -328,10 +329,35 @@ fn the_page_is_live_in_a_browser_and_status_json_agrees_with_the_api() {
         std::thread::sleep(Duration::from_millis(100));
     }
 
+    // The VIP counters are refreshed without a reload, with rates.
+    const COUNTERS: &str = "Array.from(document.querySelectorAll('#vpp tbody tr')).map(r => \
+        Array.from(r.cells).map(c => c.textContent))";
+    browser.eval(&page, "window.notReloaded = true");
+    let deadline = Instant::now() + WAIT;
+    let first = loop {
+        // One row per frontend once VPP's counters were first read.
+        let rows = browser.eval(&page, COUNTERS);
+        if rows.as_array().map_or(0, Vec::len) == 2 {
+            break rows;
+        }
+        assert!(Instant::now() < deadline, "no counter row per frontend within {WAIT:?}: {rows}");
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    loop {
+        let now = browser.eval(&page, COUNTERS);
+        // Columns: frontend, vip, first, next, untracked, no server, pkt/s, route bytes, bit/s.
+        let moved = now != first && now[0][3] != first[0][3] && now[0][6] != "–";
+        if moved {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the counters did not move within {WAIT:?}: {first} then {now}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert_eq!(browser.eval(&page, "window.notReloaded === true"), Value::from(true), "the page reloaded");
+
     // web0's nginx stops: without a reload, the page shows it down with
     // effective weight 0 (and the fallback pool does not take over: web1
     // is still up in the primary pool).
-    browser.eval(&page, "window.notReloaded = true");
     let web0_down = |v: &Value| {
         let m = &v["frontends"]["site"]["members"][0];
         v["backends"]["web0"]["state"] == "down" && m["state"] == "down" && m["effective"] == 0
