@@ -93,8 +93,10 @@ fn vpp_counters(vpp: &Vpp) -> BTreeMap<String, [u64; 6]> {
 }
 
 /// Real packets through real VPP: new flows and packets of existing ones
-/// to both VIPs, in different numbers so that the VIPs cannot be mixed up.
-fn send_real_traffic(vpp: &Vpp) {
+/// to both VIPs, in different numbers so that the VIPs cannot be mixed up;
+/// then, with s2 (api's only backend) disabled, new flows to api that VPP
+/// has no server for.
+fn send_real_traffic(vpp: &Vpp, c: &maglev_proto::maglev_grpc::MaglevClient) {
     vpp.wait_lb("both VIPs with their ASes", WAIT, |v| {
         !Vpp::ases(v, "192.0.2.1/32").is_empty() && !Vpp::ases(v, "192.0.2.2/32").is_empty()
     });
@@ -113,6 +115,15 @@ fn send_real_traffic(vpp: &Vpp) {
     all.extend(again(&api, 5));
     let out = pg.send(vpp, &all);
     assert_eq!(out.len(), all.len(), "every packet reaches an AS: {out:?}");
+
+    let req = pb::BackendActionRequest { name: "s2".into(), ..Default::default() };
+    c.disable_backend(&req).expect("DisableBackend");
+    vpp.wait_lb("api without a server", WAIT, |v| {
+        Vpp::ases(v, "192.0.2.2/32").iter().all(|a| a.weight == Some(0) || !a.used)
+    });
+    let dark = syns_from(Ipv4Addr::new(10, 3, 0, 1), 7, Ipv4Addr::new(192, 0, 2, 2), 443);
+    let out = pg.send(vpp, &dark);
+    assert!(out.is_empty(), "VPP has no server for api: {out:?}");
 }
 
 fn reported(c: &pb::VPPLBCounters) -> BTreeMap<String, [u64; 6]> {
@@ -129,7 +140,7 @@ fn counters_match_vpp_per_vip_in_the_api_the_cli_and_the_metrics() {
     let m = start(&sim, &metrics_addr);
     let c = client(&m.grpc_addr);
     if sim.is_real() {
-        send_real_traffic(&sim);
+        send_real_traffic(&sim, &c);
     } else {
         // Let synthetic traffic reach both VIPs, then freeze it so values can be compared exactly.
         wait_until("traffic on both VIPs", WAIT, || {
@@ -146,7 +157,7 @@ fn counters_match_vpp_per_vip_in_the_api_the_cli_and_the_metrics() {
     let truth = vpp_counters(&sim);
     if sim.is_real() {
         assert_eq!(truth["192.0.2.1/32"][..2], [40, 15], "{truth:?}");
-        assert_eq!(truth["192.0.2.2/32"][..2], [12, 5], "{truth:?}");
+        assert_eq!(truth["192.0.2.2/32"][..4], [12, 5, 0, 7], "{truth:?}");
     }
     assert_eq!(truth.len(), 2, "{truth:?}");
     assert_ne!(
