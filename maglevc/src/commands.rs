@@ -168,10 +168,11 @@ pub fn run(
                 .reload_config_opt(&pb::ReloadConfigRequest::new(), client.opt())
                 .map_err(|e| client.err(e))?;
             format!(
-                "reloaded: {} added, {} removed, {} restarted, {} unchanged\n",
+                "reloaded: {} added, {} removed, {} restarted, {} reconfigured, {} unchanged\n",
                 r.added.len(),
                 r.removed.len(),
                 r.restarted.len(),
+                r.reconfigured.len(),
                 r.unchanged.len()
             )
         }

@@ -5419,6 +5419,8 @@ pub struct ReloadConfigResponse {
     pub restarted: ::std::vec::Vec<::std::string::String>,
     // @@protoc_insertion_point(field:maglev.ReloadConfigResponse.unchanged)
     pub unchanged: ::std::vec::Vec<::std::string::String>,
+    // @@protoc_insertion_point(field:maglev.ReloadConfigResponse.reconfigured)
+    pub reconfigured: ::std::vec::Vec<::std::string::String>,
     // special fields
     // @@protoc_insertion_point(special_field:maglev.ReloadConfigResponse.special_fields)
     pub special_fields: ::protobuf::SpecialFields,
@@ -5436,7 +5438,7 @@ impl ReloadConfigResponse {
     }
 
     fn generated_message_descriptor_data() -> ::protobuf::reflect::GeneratedMessageDescriptorData {
-        let mut fields = ::std::vec::Vec::with_capacity(4);
+        let mut fields = ::std::vec::Vec::with_capacity(5);
         let mut oneofs = ::std::vec::Vec::with_capacity(0);
         fields.push(::protobuf::reflect::rt::v2::make_vec_simpler_accessor::<_, _>(
             "added",
@@ -5457,6 +5459,11 @@ impl ReloadConfigResponse {
             "unchanged",
             |m: &ReloadConfigResponse| { &m.unchanged },
             |m: &mut ReloadConfigResponse| { &mut m.unchanged },
+        ));
+        fields.push(::protobuf::reflect::rt::v2::make_vec_simpler_accessor::<_, _>(
+            "reconfigured",
+            |m: &ReloadConfigResponse| { &m.reconfigured },
+            |m: &mut ReloadConfigResponse| { &mut m.reconfigured },
         ));
         ::protobuf::reflect::GeneratedMessageDescriptorData::new_2::<ReloadConfigResponse>(
             "ReloadConfigResponse",
@@ -5488,6 +5495,9 @@ impl ::protobuf::Message for ReloadConfigResponse {
                 34 => {
                     self.unchanged.push(is.read_string()?);
                 },
+                42 => {
+                    self.reconfigured.push(is.read_string()?);
+                },
                 tag => {
                     ::protobuf::rt::read_unknown_or_skip_group(tag, is, self.special_fields.mut_unknown_fields())?;
                 },
@@ -5512,6 +5522,9 @@ impl ::protobuf::Message for ReloadConfigResponse {
         for value in &self.unchanged {
             my_size += ::protobuf::rt::string_size(4, &value);
         };
+        for value in &self.reconfigured {
+            my_size += ::protobuf::rt::string_size(5, &value);
+        };
         my_size += ::protobuf::rt::unknown_fields_size(self.special_fields.unknown_fields());
         self.special_fields.cached_size().set(my_size as u32);
         my_size
@@ -5529,6 +5542,9 @@ impl ::protobuf::Message for ReloadConfigResponse {
         };
         for v in &self.unchanged {
             os.write_string(4, &v)?;
+        };
+        for v in &self.reconfigured {
+            os.write_string(5, &v)?;
         };
         os.write_unknown_fields(self.special_fields.unknown_fields())?;
         ::std::result::Result::Ok(())
@@ -5551,6 +5567,7 @@ impl ::protobuf::Message for ReloadConfigResponse {
         self.removed.clear();
         self.restarted.clear();
         self.unchanged.clear();
+        self.reconfigured.clear();
         self.special_fields.clear();
     }
 
@@ -5560,6 +5577,7 @@ impl ::protobuf::Message for ReloadConfigResponse {
             removed: ::std::vec::Vec::new(),
             restarted: ::std::vec::Vec::new(),
             unchanged: ::std::vec::Vec::new(),
+            reconfigured: ::std::vec::Vec::new(),
             special_fields: ::protobuf::SpecialFields::new(),
         };
         &instance
@@ -8048,35 +8066,36 @@ static file_descriptor_proto_data: &'static [u8] = b"\
     heckConfigRequest\"o\n\x13CheckConfigResponse\x12,\n\x06status\x18\x01\
     \x20\x01(\x0e2\x14.maglev.ConfigStatusR\x06status\x12\x16\n\x06errors\
     \x18\x02\x20\x03(\tR\x06errors\x12\x12\n\x04path\x18\x03\x20\x01(\tR\x04\
-    path\"\x15\n\x13ReloadConfigRequest\"\x82\x01\n\x14ReloadConfigResponse\
+    path\"\x15\n\x13ReloadConfigRequest\"\xa6\x01\n\x14ReloadConfigResponse\
     \x12\x14\n\x05added\x18\x01\x20\x03(\tR\x05added\x12\x18\n\x07removed\
     \x18\x02\x20\x03(\tR\x07removed\x12\x1c\n\trestarted\x18\x03\x20\x03(\tR\
-    \trestarted\x12\x1c\n\tunchanged\x18\x04\x20\x03(\tR\tunchanged\"\x13\n\
-    \x11GetVersionRequest\"^\n\x0bVersionInfo\x12\x18\n\x07version\x18\x01\
-    \x20\x01(\tR\x07version\x12\x16\n\x06commit\x18\x02\x20\x01(\tR\x06commi\
-    t\x12\x1d\n\nbuild_date\x18\x03\x20\x01(\tR\tbuildDate\"\x13\n\x11GetVPP\
-    InfoRequest\"\xc5\x01\n\x07VPPInfo\x12\x18\n\x07version\x18\x01\x20\x01(\
-    \tR\x07version\x12\x1d\n\nbuild_date\x18\x02\x20\x01(\tR\tbuildDate\x12'\
-    \n\x0fbuild_directory\x18\x03\x20\x01(\tR\x0ebuildDirectory\x12\x10\n\
-    \x03pid\x18\x04\x20\x01(\rR\x03pid\x12\x1f\n\x0bboottime_ns\x18\x05\x20\
-    \x01(\x03R\nboottimeNs\x12%\n\x0econnecttime_ns\x18\x06\x20\x01(\x03R\rc\
-    onnecttimeNs\"\x16\n\x14GetVPPLBStateRequest\"Y\n\nVPPLBState\x12%\n\x04\
-    conf\x18\x01\x20\x01(\x0b2\x11.maglev.VPPLBConfR\x04conf\x12$\n\x04vips\
-    \x18\x02\x20\x03(\x0b2\x10.maglev.VPPLBVIPR\x04vips\"\xbc\x01\n\tVPPLBCo\
-    nf\x12(\n\x10ipv4_src_address\x18\x01\x20\x01(\tR\x0eipv4SrcAddress\x12(\
-    \n\x10ipv6_src_address\x18\x02\x20\x01(\tR\x0eipv6SrcAddress\x125\n\x17s\
-    ticky_buckets_per_core\x18\x03\x20\x01(\rR\x14stickyBucketsPerCore\x12$\
-    \n\x0eflow_timeout_s\x18\x04\x20\x01(\rR\x0cflowTimeoutS\"\x8f\x02\n\x08\
-    VPPLBVIP\x12\x16\n\x06prefix\x18\x01\x20\x01(\tR\x06prefix\x12\x1a\n\x08\
-    protocol\x18\x02\x20\x01(\tR\x08protocol\x12\x12\n\x04port\x18\x03\x20\
-    \x01(\rR\x04port\x12\x14\n\x05encap\x18\x04\x20\x01(\tR\x05encap\x12\"\n\
-    \rsrc_ip_sticky\x18\x05\x20\x01(\x08R\x0bsrcIpSticky\x12*\n\x11flow_tabl\
-    e_length\x18\x06\x20\x01(\rR\x0fflowTableLength\x12\x14\n\x05index\x18\
-    \x07\x20\x01(\rR\x05index\x12\x1a\n\x08frontend\x18\x08\x20\x01(\tR\x08f\
-    rontend\x12#\n\x04ases\x18\t\x20\x03(\x0b2\x0f.maglev.VPPLBASR\x04ases\"\
-    \x89\x01\n\x07VPPLBAS\x12\x18\n\x07address\x18\x01\x20\x01(\tR\x07addres\
-    s\x12\x16\n\x06weight\x18\x02\x20\x01(\rR\x06weight\x12\x1f\n\x0bnum_buc\
-    kets\x18\x03\x20\x01(\rR\nnumBuckets\x12\x14\n\x05flags\x18\x04\x20\x01(\
+    \trestarted\x12\x1c\n\tunchanged\x18\x04\x20\x03(\tR\tunchanged\x12\"\n\
+    \x0creconfigured\x18\x05\x20\x03(\tR\x0creconfigured\"\x13\n\x11GetVersi\
+    onRequest\"^\n\x0bVersionInfo\x12\x18\n\x07version\x18\x01\x20\x01(\tR\
+    \x07version\x12\x16\n\x06commit\x18\x02\x20\x01(\tR\x06commit\x12\x1d\n\
+    \nbuild_date\x18\x03\x20\x01(\tR\tbuildDate\"\x13\n\x11GetVPPInfoRequest\
+    \"\xc5\x01\n\x07VPPInfo\x12\x18\n\x07version\x18\x01\x20\x01(\tR\x07vers\
+    ion\x12\x1d\n\nbuild_date\x18\x02\x20\x01(\tR\tbuildDate\x12'\n\x0fbuild\
+    _directory\x18\x03\x20\x01(\tR\x0ebuildDirectory\x12\x10\n\x03pid\x18\
+    \x04\x20\x01(\rR\x03pid\x12\x1f\n\x0bboottime_ns\x18\x05\x20\x01(\x03R\n\
+    boottimeNs\x12%\n\x0econnecttime_ns\x18\x06\x20\x01(\x03R\rconnecttimeNs\
+    \"\x16\n\x14GetVPPLBStateRequest\"Y\n\nVPPLBState\x12%\n\x04conf\x18\x01\
+    \x20\x01(\x0b2\x11.maglev.VPPLBConfR\x04conf\x12$\n\x04vips\x18\x02\x20\
+    \x03(\x0b2\x10.maglev.VPPLBVIPR\x04vips\"\xbc\x01\n\tVPPLBConf\x12(\n\
+    \x10ipv4_src_address\x18\x01\x20\x01(\tR\x0eipv4SrcAddress\x12(\n\x10ipv\
+    6_src_address\x18\x02\x20\x01(\tR\x0eipv6SrcAddress\x125\n\x17sticky_buc\
+    kets_per_core\x18\x03\x20\x01(\rR\x14stickyBucketsPerCore\x12$\n\x0eflow\
+    _timeout_s\x18\x04\x20\x01(\rR\x0cflowTimeoutS\"\x8f\x02\n\x08VPPLBVIP\
+    \x12\x16\n\x06prefix\x18\x01\x20\x01(\tR\x06prefix\x12\x1a\n\x08protocol\
+    \x18\x02\x20\x01(\tR\x08protocol\x12\x12\n\x04port\x18\x03\x20\x01(\rR\
+    \x04port\x12\x14\n\x05encap\x18\x04\x20\x01(\tR\x05encap\x12\"\n\rsrc_ip\
+    _sticky\x18\x05\x20\x01(\x08R\x0bsrcIpSticky\x12*\n\x11flow_table_length\
+    \x18\x06\x20\x01(\rR\x0fflowTableLength\x12\x14\n\x05index\x18\x07\x20\
+    \x01(\rR\x05index\x12\x1a\n\x08frontend\x18\x08\x20\x01(\tR\x08frontend\
+    \x12#\n\x04ases\x18\t\x20\x03(\x0b2\x0f.maglev.VPPLBASR\x04ases\"\x89\
+    \x01\n\x07VPPLBAS\x12\x18\n\x07address\x18\x01\x20\x01(\tR\x07address\
+    \x12\x16\n\x06weight\x18\x02\x20\x01(\rR\x06weight\x12\x1f\n\x0bnum_buck\
+    ets\x18\x03\x20\x01(\rR\nnumBuckets\x12\x14\n\x05flags\x18\x04\x20\x01(\
     \rR\x05flags\x12\x15\n\x06in_use\x18\x05\x20\x01(\x08R\x05inUse\"3\n\x15\
     SyncVPPLBStateRequest\x12\x1a\n\x08frontend\x18\x01\x20\x01(\tR\x08front\
     end\"\xcc\x01\n\x16SyncVPPLBStateResponse\x12\x1d\n\nvips_added\x18\x01\

@@ -275,6 +275,7 @@ pub fn reload_summary(s: &ReloadSummary) -> pb::ReloadConfigResponse {
         removed: s.removed.clone(),
         restarted: s.restarted.clone(),
         unchanged: s.unchanged.clone(),
+        reconfigured: s.reconfigured.clone(),
         ..Default::default()
     }
 }
