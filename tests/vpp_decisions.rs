@@ -175,9 +175,11 @@ fn operator_actions_reach_vpp_at_once_with_the_flush_asked() {
     let (a1, a2) = (addr(net, 1), addr(net, 2));
     let _nginx = Nginx::http(&[a1.clone(), a2.clone()], 8080);
     let vpp = Vpp::start();
-    let m = start(&vpp, &config(net, &CHECK, &[("b1", 1, 50), ("b2", 2, 100)], "2s"));
+    // b3 has no server: it is down.
+    let a3 = addr(net, 3);
+    let m = start(&vpp, &config(net, &CHECK, &[("b1", 1, 50), ("b2", 2, 100), ("b3", 3, 30)], "2s"));
     let c = client(&m.grpc_addr);
-    wait_weights(&vpp, &[(a1.clone(), 50), (a2.clone(), 100)]);
+    wait_weights(&vpp, &[(a1.clone(), 50), (a2.clone(), 100), (a3.clone(), 0)]);
 
     expect_write(&vpp, "weight 20", &a1, 20, false, || {
         c.set_frontend_pool_backend_weight(&weight_req("b1", 20, false)).map(drop)
@@ -190,13 +192,15 @@ fn operator_actions_reach_vpp_at_once_with_the_flush_asked() {
         c.set_frontend_pool_backend_weight(&weight_req("b1", 70, true)).map(drop)
     });
     expect_write(&vpp, "disable", &a2, 0, true, || c.disable_backend(&action("b2")).map(drop));
+    // Disable flushes even when the weight is 0 already.
+    expect_write(&vpp, "disable a down backend", &a3, 0, true, || c.disable_backend(&action("b3")).map(drop));
     // Enable probes at once; the write follows the first (passing) probe.
     expect_write(&vpp, "enable", &a2, 100, false, || c.enable_backend(&action("b2")).map(drop));
     up_ok(&c, "b2");
     expect_write(&vpp, "pause", &a2, 0, false, || c.pause_backend(&action("b2")).map(drop));
     expect_write(&vpp, "resume", &a2, 100, false, || c.resume_backend(&action("b2")).map(drop));
     up_ok(&c, "b2");
-    wait_weights(&vpp, &[(a1, 70), (a2, 100)]);
+    wait_weights(&vpp, &[(a1, 70), (a2, 100), (a3, 0)]);
 }
 
 #[test]

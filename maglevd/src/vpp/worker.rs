@@ -26,6 +26,7 @@ use super::{
 };
 use crate::checker::{CheckerHandle, Event, Subscription};
 use crate::config::Config;
+use crate::health::BackendState;
 use crate::logging::Value;
 
 /// Events queued for the VPP thread before it is cut off (then it
@@ -487,10 +488,16 @@ impl Worker {
     fn on_event(&mut self, ev: Event) {
         match ev {
             Event::Backend(b) if b.from != b.to => {
+                // Disable flushes (PRODUCT.md §6) even when the weight is
+                // already 0 (a down backend without flush-on-down).
+                let flush = b.to == BackendState::Disabled;
                 let config = self.config();
                 for fe in config.frontends.values() {
                     if fe.backend_names().any(|n| n == b.backend) {
                         self.pending.insert(fe.name.clone());
+                        if flush {
+                            self.flush_asked.insert((fe.name.clone(), b.address));
+                        }
                     }
                 }
             }
