@@ -400,3 +400,63 @@ fn sigterm_stops_cleanly() {
     assert_eq!(m.daemon.wait_exit(Duration::from_secs(5)), Some(0), "{}", m.daemon.tail(10));
     m.daemon.wait_for(&["stopping signal=SIGTERM"], Duration::from_secs(1));
 }
+
+/// A reload that changes a shared health check reschedules each backend's
+/// next probe from its own last one (PRODUCT.md §5.7): within one new
+/// interval, and still spread out, never one burst of every backend.
+#[test]
+fn reload_of_a_shared_healthcheck_reschedules_without_a_burst() {
+    let net = loopback_net();
+    let first = TcpListener::bind((addr(net, 1).as_str(), 0)).expect("bind");
+    let port = first.local_addr().expect("addr").port();
+    let mut listeners = vec![first];
+    for h in 2..=8 {
+        listeners.push(TcpListener::bind((addr(net, h).as_str(), port)).expect("bind the same port"));
+    }
+    let accepts: std::sync::Arc<parking_lot::Mutex<Vec<(usize, Instant)>>> = Default::default();
+    for (i, l) in listeners.into_iter().enumerate() {
+        let accepts = accepts.clone();
+        std::thread::spawn(move || {
+            for conn in l.incoming() {
+                accepts.lock().push((i, Instant::now()));
+                drop(conn);
+            }
+        });
+    }
+    let hc = |interval: &str| {
+        check("tcp", &format!("type: tcp\nport: {port}\ninterval: {interval}\ntimeout: 300ms\nrise: 1\nfall: 1\njitter-percent: 0\n"))
+    };
+    let backends: Vec<(String, String, Option<&str>)> =
+        (1..=8).map(|h| (format!("b{h}"), addr(net, h), Some("tcp"))).collect();
+    let m = Maglevd::start(&config(&hc("400ms"), &backends, ""), MaglevdOpts::default());
+    for (name, _, _) in &backends {
+        m.daemon.wait_for(&["backend-transition", &format!("backend={name} "), "to=up"], UP_WAIT);
+    }
+    // Let every backend settle into its own phase.
+    let _ = m.daemon.try_wait_for_from(0, &["no-such-line"], Duration::from_millis(900));
+
+    let cursor = m.reload_with(&config(&hc("600ms"), &backends, ""));
+    let reloaded = m.daemon.wait_for_from(cursor, &["config-reload ", "reconfigured=8"], UP_WAIT).at;
+    let _ = m.daemon.try_wait_for_from(cursor, &["no-such-line"], Duration::from_millis(1500));
+    let accepts = accepts.lock().clone();
+    let firsts: Vec<Instant> = (0..8)
+        .map(|i| {
+            accepts
+                .iter()
+                .filter(|(b, at)| *b == i && *at > reloaded)
+                .map(|(_, at)| *at)
+                .min()
+                .unwrap_or_else(|| panic!("b{} was not probed after the reload", i + 1))
+        })
+        .collect();
+    let (lo, hi) =
+        (firsts.iter().min().copied().unwrap_or(reloaded), firsts.iter().max().copied().unwrap_or(reloaded));
+    let latest = hi.duration_since(reloaded);
+    // One new interval (600ms) after the last probe, plus scheduling slack.
+    assert!(latest <= Duration::from_millis(600 + 300), "a backend waited {latest:?} for its next probe");
+    let spread = hi.duration_since(lo);
+    assert!(
+        spread >= Duration::from_millis(100),
+        "the first probes after the reload came in one burst ({spread:?})"
+    );
+}
