@@ -28,7 +28,7 @@ options (environment variable in brackets):
   --vpp-stats-addr PATH  VPP stats socket [MAGLEV_VPP_STATS_ADDR] (default /run/vpp/stats.sock)
   --log-level LEVEL      error, warn, info, debug or trace [MAGLEV_LOG_LEVEL] (default info)
   --reflection BOOL      serve gRPC server reflection (default true)
-  --max-watch-streams N  WatchEvents streams open at once; one more is refused
+  --max-watch-streams N  WatchEvents (and health Watch) streams open at once; one more is refused
                          [MAGLEV_MAX_WATCH_STREAMS] (default 64)
   --check                validate the config and exit: 0 valid, 1 parse error, 2 semantic error
   --version              print version, commit and build date and exit

@@ -4,7 +4,7 @@
 //! and comes back (the VPP thread's `ready`); with VPP disabled, SERVING
 //! once started. A load balancer's own health check can rely on it.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
@@ -22,6 +22,7 @@ use crate::metrics::GrpcType;
 
 use super::instrument::Instrument;
 use super::stream::{SendError, StreamSender};
+use super::watch::Slot;
 
 /// How often an idle Watch stream checks whether its client is still there.
 const IDLE_CHECK: Duration = Duration::from_secs(1);
@@ -82,6 +83,9 @@ pub struct HealthService {
     services: Arc<Vec<String>>,
     shutdown: Receiver<()>,
     instrument: Instrument,
+    /// Watch streams open now (each has a thread), and how many may be.
+    streams: Arc<AtomicUsize>,
+    max_streams: usize,
 }
 
 impl HealthService {
@@ -90,8 +94,16 @@ impl HealthService {
         services: Vec<String>,
         shutdown: Receiver<()>,
         instrument: Instrument,
+        max_streams: usize,
     ) -> Self {
-        HealthService { status, services: Arc::new(services), shutdown, instrument }
+        HealthService {
+            status,
+            services: Arc::new(services),
+            shutdown,
+            instrument,
+            streams: Arc::new(AtomicUsize::new(0)),
+            max_streams,
+        }
     }
 
     fn known(&self, service: &str) -> bool {
@@ -126,12 +138,24 @@ impl Health for HealthService {
         // Recorded from start to end; the status it ends with is not
         // tracked (Unknown).
         let call = self.instrument.begin(&ctx, GrpcType::ServerStream);
+        let Some(slot) = Slot::take(&self.streams, self.max_streams) else {
+            let st = RpcStatus::with_message(
+                RpcStatusCode::RESOURCE_EXHAUSTED,
+                format!(
+                    "too many health Watch streams: {} are open, the limit (--max-watch-streams); use Check, \
+                     or close a stream",
+                    self.max_streams
+                ),
+            );
+            return super::service::fail_stream(&ctx, call, sink, st);
+        };
         let known = self.known(&req.service);
         let status = self.status.clone();
         let wake = status.watch();
         let shutdown = self.shutdown.clone();
         let spawned = thread::Builder::new().name("grpc-health".to_string()).spawn(move || {
             let _call = call;
+            let _slot = slot;
             let mut out = StreamSender::new(sink);
             let stop = || matches!(shutdown.try_recv(), Err(crossbeam_channel::TryRecvError::Disconnected));
             if !known {

@@ -61,7 +61,8 @@ pub struct GrpcOptions {
     /// ready; create it before the VPP thread so its readiness callback can
     /// hold a clone).
     pub health: HealthStatus,
-    /// At most this many WatchEvents streams at once (`--max-watch-streams`).
+    /// At most this many WatchEvents streams at once (`--max-watch-streams`),
+    /// and as many grpc.health Watch streams.
     pub max_watch_streams: usize,
 }
 
@@ -150,6 +151,7 @@ pub fn start(checker: CheckerHandle, opts: GrpcOptions) -> Result<GrpcServer, Gr
             names.clone(),
             shutdown_rx,
             instrument.clone(),
+            opts.max_watch_streams,
         )));
     if opts.reflection {
         let registry = Arc::new(reflection::Registry::new(&files, names));

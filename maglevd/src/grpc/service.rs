@@ -141,7 +141,7 @@ fn vpp_status(e: VppError) -> RpcStatus {
 }
 
 /// Ends a stream at once with `st`.
-fn fail_stream<T: Send + 'static>(
+pub(super) fn fail_stream<T: Send + 'static>(
     ctx: &RpcContext,
     call: Option<GrpcCall>,
     sink: ServerStreamingSink<T>,
