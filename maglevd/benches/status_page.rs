@@ -95,6 +95,7 @@ fn main() {
     // The published snapshot, as it looks once every backend was probed.
     let mut snap = (*checker.handle().snapshot()).clone();
     for (i, b) in snap.backends.values_mut().enumerate() {
+        let b = Arc::make_mut(b);
         b.state = if i % 10 == 0 { BackendState::Down } else { BackendState::Up };
         b.counter = Some(HealthCounter::with_value(2, 3, if i % 10 == 0 { 0 } else { 4 }));
         b.last_result = Some(ProbeResult::new(ResultCode::L4Ok, "connected", Duration::from_micros(300)));

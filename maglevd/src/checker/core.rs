@@ -666,13 +666,17 @@ impl Core {
         }
         self.dirty = false;
         self.seq += 1;
+        // Entries nothing changed are shared with the previous snapshot:
+        // one transition then costs a few entries, not all of them.
+        let prev = self.published.read().clone();
+        let same_config = Arc::ptr_eq(&prev.config, &self.config);
         let backends = self
             .backends
             .iter()
             .map(|(name, rt)| {
-                (
-                    name.clone(),
-                    BackendSnapshot {
+                let kept = prev.backends.get(name).filter(|p| same_config && unchanged(p, rt)).cloned();
+                let snap = kept.unwrap_or_else(|| {
+                    Arc::new(BackendSnapshot {
                         name: name.clone(),
                         address: rt.cfg.address,
                         state: rt.state,
@@ -682,8 +686,9 @@ impl Core {
                         last_result: rt.last_result.clone(),
                         last_result_at: rt.last_result_at,
                         history: rt.history.iter().cloned().collect(),
-                    },
-                )
+                    })
+                });
+                (name.clone(), snap)
             })
             .collect();
         let frontends = self
@@ -691,12 +696,28 @@ impl Core {
             .frontends
             .values()
             .filter_map(|fe| {
-                let eval = self.frontend_evals.get(&fe.name)?.clone();
-                Some((fe.name.clone(), FrontendSnapshot { config: fe.clone(), state: eval.state, eval }))
+                let eval = self.frontend_evals.get(&fe.name)?;
+                let kept = prev.frontends.get(&fe.name).filter(|p| same_config && p.eval == *eval).cloned();
+                let snap = kept.unwrap_or_else(|| {
+                    Arc::new(FrontendSnapshot { config: fe.clone(), state: eval.state, eval: eval.clone() })
+                });
+                Some((fe.name.clone(), snap))
             })
             .collect();
         let snap = Snapshot { seq: self.seq, config: self.config.clone(), backends, frontends };
         *self.published.write() = Arc::new(snap);
         self.flush_events();
     }
+}
+
+/// Whether `prev` still shows `rt` (same config assumed): its state,
+/// enabled flag, counter, last result and newest transition.
+fn unchanged(prev: &BackendSnapshot, rt: &BackendRt) -> bool {
+    prev.state == rt.state
+        && prev.enabled == rt.enabled
+        && prev.counter == rt.counter
+        && prev.last_result_at == rt.last_result_at
+        && prev.last_result == rt.last_result
+        && prev.history.len() == rt.history.len()
+        && prev.history.first() == rt.history.front()
 }

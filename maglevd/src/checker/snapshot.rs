@@ -17,8 +17,11 @@ pub struct Snapshot {
     pub seq: u64,
     /// The config in force.
     pub config: Arc<Config>,
-    pub backends: BTreeMap<String, BackendSnapshot>,
-    pub frontends: BTreeMap<String, FrontendSnapshot>,
+    /// Shared with the previous snapshot where nothing changed, so that
+    /// publishing after one transition costs little however many backends
+    /// and frontends there are.
+    pub backends: BTreeMap<String, Arc<BackendSnapshot>>,
+    pub frontends: BTreeMap<String, Arc<FrontendSnapshot>>,
 }
 
 #[derive(Debug, Clone)]

@@ -56,6 +56,7 @@ fn fixture(backends: usize, first_name: &str) -> (Checker, Snapshot, VppStatus, 
     let mut snap = (*checker.handle().snapshot()).clone();
     let now = SystemTime::now();
     for b in snap.backends.values_mut() {
+        let b = Arc::make_mut(b);
         b.state = BackendState::Up;
         b.counter = Some(HealthCounter::with_value(2, 3, 4));
         let mut r = ProbeResult::new(ResultCode::L7Ok, "HTTP status 200", Duration::from_micros(1234));
