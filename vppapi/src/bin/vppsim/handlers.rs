@@ -331,8 +331,9 @@ impl Ctx<'_> {
                 fields.push(("as", address.to_string().into()));
                 fields.push(("weight", r.weight.into()));
                 fields.push(("flush", r.is_flush.into()));
+                // No counter moves or appears with a weight: the segment
+                // stays as it is (the ticker publishes traffic).
                 let retval = rv(self.sim.lb.set_as_weight(&key, address, r.weight, r.is_flush));
-                self.sim.publish_stats();
                 self.reply(&LbAsSetWeightReply { context: r.context, retval });
                 Some(retval)
             }
@@ -517,7 +518,9 @@ impl Ctx<'_> {
         } else {
             self.sim.lb.add_as(&key, address, weight.unwrap_or(100), weight.is_some() && is_flush)
         };
-        self.sim.publish_stats();
+        // Only VIPs add counters (and routes); an AS changes none, so the
+        // segment is not rewritten for it: a full sync of thousands of ASes
+        // would otherwise rewrite every VIP's counters thousands of times.
         rv(result)
     }
 
