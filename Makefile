@@ -78,6 +78,8 @@ proto:
 bench:
 	$(CARGO) bench -p maglevd --bench metrics_scrape
 	$(CARGO) bench -p maglevd --bench status_page
+	$(CARGO) build --release --workspace --bins
+	$(CARGO) bench -p vpp-maglev-tests --bench vpp_sync
 
 fmt:
 	$(CARGO) fmt --all
