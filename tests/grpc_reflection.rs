@@ -1,37 +1,12 @@
 //! Server reflection and the health service with a client that is not
 //! ours: Python's grpcio and grpcio-reflection (from PyPI, in a venv the
-//! test creates and caches in the target directory) discover maglevd's
+//! test support creates and caches in the target directory) discover maglevd's
 //! services and call them without any .proto file.
 
 use std::path::PathBuf;
 use std::process::Command;
 
 use testsupport::{Maglevd, MaglevdOpts};
-
-/// A venv with grpcio and grpcio-reflection, created once per target dir.
-fn venv() -> PathBuf {
-    let exe = std::env::current_exe().expect("test executable path");
-    let target = exe.ancestors().nth(3).expect("target directory").to_path_buf();
-    let dir = target.join("test-venvs").join("grpc-reflection");
-    let python = dir.join("bin").join("python3");
-    let ready = dir.join(".installed");
-    if !ready.exists() {
-        let ok =
-            Command::new("python3").args(["-m", "venv"]).arg(&dir).status().expect("run python3 -m venv");
-        assert!(ok.success(), "python3 -m venv failed (install python3-venv: `make test-deps`)");
-        let out = Command::new(&python)
-            .args(["-m", "pip", "install", "--quiet", "grpcio", "grpcio-reflection"])
-            .output()
-            .expect("run pip");
-        assert!(
-            out.status.success(),
-            "pip install grpcio grpcio-reflection failed:\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        std::fs::write(&ready, "").expect("mark the venv ready");
-    }
-    python
-}
 
 const CONFIG: &str = "\
 maglev:
@@ -44,7 +19,11 @@ maglev:
 
 fn run_client(m: &Maglevd) -> (bool, String, String) {
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/reflection/reflection_client.py");
-    let out = Command::new(venv()).arg(script).arg(&m.grpc_addr).output().expect("run the reflection client");
+    let out = Command::new(testsupport::python::venv("grpc-reflection", &["grpcio", "grpcio-reflection"]))
+        .arg(script)
+        .arg(&m.grpc_addr)
+        .output()
+        .expect("run the reflection client");
     (
         out.status.success(),
         String::from_utf8_lossy(&out.stdout).into_owned(),

@@ -13,6 +13,7 @@ pub mod netns;
 pub mod nginx;
 pub mod pg;
 pub mod process;
+pub mod python;
 pub mod scripted;
 pub mod tempdir;
 pub mod users;
