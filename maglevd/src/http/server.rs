@@ -85,12 +85,13 @@ pub fn serve_on(
     handler: Arc<dyn Handler>,
     limits: Limits,
 ) -> Result<HttpServer, MetricsError> {
-    let local = listener.local_addr().map_err(|e| start_err(&listener, e))?;
+    let local = listener
+        .local_addr()
+        .map_err(|e| MetricsError::Start { addr: "the listening socket".into(), reason: e.to_string() })?;
     let start = |e: io::Error| MetricsError::Start { addr: local.to_string(), reason: e.to_string() };
     listener.set_nonblocking(true).map_err(start)?;
     let (waker, wake_rx) = UnixStream::pair().map_err(start)?;
     wake_rx.set_nonblocking(true).map_err(start)?;
-    let (jobs_tx, jobs_rx) = crossbeam_channel::bounded::<Job>(limits.queue.max(1));
     let (shutdown_tx, shutdown_rx) = crossbeam_channel::bounded::<()>(0);
     let mut server = HttpServer {
         addr: local,
@@ -101,6 +102,10 @@ pub fn serve_on(
         shutdown: Some(shutdown_tx),
         streams: Arc::new(AtomicUsize::new(0)),
     };
+    // Declared after `server`, so dropped before it when a thread fails to
+    // start: the workers already running see the queue close, and the
+    // server's drop can join them.
+    let (jobs_tx, jobs_rx) = crossbeam_channel::bounded::<Job>(limits.queue.max(1));
     for i in 0..limits.workers.max(1) {
         let worker = Worker {
             jobs: jobs_rx.clone(),
@@ -122,10 +127,6 @@ pub fn serve_on(
         std::thread::Builder::new().name("http-poller".into()).spawn(move || poller.run()).map_err(start)?,
     );
     Ok(server)
-}
-
-fn start_err(listener: &TcpListener, e: io::Error) -> MetricsError {
-    MetricsError::Start { addr: format!("{listener:?}"), reason: e.to_string() }
 }
 
 impl HttpServer {
