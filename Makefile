@@ -73,13 +73,30 @@ proto:
 	cd proto/codegen && $(CARGO) run --release --quiet -- .. ../src
 	rustfmt --edition 2021 proto/src/*.rs
 
-# Benchmarks: timing targets live here, not in the tests.
-.PHONY: bench
-bench:
+# Benchmarks: timing targets live here, not in the tests. bench-probe
+# compares maglevd's CPU per probe with HAProxy's on PROBE_BACKENDS
+# backends (1000, 5000, 10000; PROBE_SECONDS is the measuring window);
+# bench-maglevc times 200 one-shot maglevc commands.
+BENCH_DEBS := haproxy nginx-light iproute2
+PROBE_BACKENDS ?= 1000
+PROBE_SECONDS ?= 20
+.PHONY: bench bench-probe bench-maglevc bench-metrics
+bench: bench-probe bench-maglevc bench-metrics
+
+bench-metrics:
 	$(CARGO) bench -p maglevd --bench metrics_scrape
 	$(CARGO) bench -p maglevd --bench status_page
 	$(CARGO) build --release --workspace --bins
 	$(CARGO) bench -p vpp-maglev-tests --bench vpp_sync
+
+bench-probe: build-deps
+	$(call install-missing,$(BENCH_DEBS))
+	$(CARGO) build --release -p maglevd --bin maglevd
+	PROBE_BACKENDS=$(PROBE_BACKENDS) PROBE_SECONDS=$(PROBE_SECONDS) $(CARGO) bench --bench probe_cost
+
+bench-maglevc: build-deps
+	$(CARGO) build --release -p maglevd --bin maglevd -p maglevc --bin maglevc
+	$(CARGO) bench --bench maglevc_oneshot
 
 fmt:
 	$(CARGO) fmt --all
