@@ -9,7 +9,7 @@ use parking_lot::RwLock;
 
 use super::events::{BackendEvent, Event, EventBus, FrontendEvent, ReloadEvent, WeightEvent};
 use super::observer::CheckerObserver;
-use super::snapshot::{BackendSnapshot, FrontendSnapshot, Snapshot, Transition};
+use super::snapshot::{BackendSnapshot, BackendTable, FrontendSnapshot, Snapshot, Transition};
 use super::{Command, CommandError, ReloadSummary};
 use crate::config::{Backend, Config, Frontend};
 use crate::health::interval::{base_interval, initial_delay, jittered};
@@ -55,7 +55,18 @@ pub(super) struct Core {
     published: Arc<RwLock<Arc<Snapshot>>>,
     bus: Arc<EventBus>,
     observer: Arc<dyn CheckerObserver>,
+    /// Something changed since the last publication.
     dirty: bool,
+    /// The backends of the next snapshot; published snapshots share its
+    /// unchanged parts (see `table.rs`).
+    table: BackendTable,
+    /// Positions in `table` of backends changed since the last publication.
+    touched: Vec<usize>,
+    /// The set of backends or anything about them may have changed
+    /// (reload, operator command): rebuild `table` whole.
+    rebuild_backends: bool,
+    frontends: Arc<BTreeMap<String, Arc<FrontendSnapshot>>>,
+    frontends_dirty: bool,
     /// Events wait here until the snapshot that reflects them is published,
     /// so a subscriber reacting to an event never reads an older snapshot.
     outbox: Vec<Event>,
@@ -82,6 +93,11 @@ impl Core {
             bus,
             observer,
             dirty: true,
+            table: BackendTable::default(),
+            touched: Vec::new(),
+            rebuild_backends: true,
+            frontends: Arc::default(),
+            frontends_dirty: true,
             outbox: Vec::new(),
         };
         for backend in config.backends.values() {
@@ -126,9 +142,10 @@ impl Core {
         rt.last_result = Some(result.clone());
         rt.last_result_at = Some(SystemTime::now());
         rt.last_done = Some(now);
-        self.dirty = true;
         let name = outcome.backend;
-        if new_state != rt.state {
+        let changed = new_state != rt.state;
+        self.touch(&name);
+        if changed {
             self.transition(&name, new_state, result.code.as_str(), &result.detail);
             self.recompute_frontends();
         }
@@ -139,6 +156,10 @@ impl Core {
     }
 
     pub(super) fn on_command(&mut self, cmd: Command) -> Result<(), CommandError> {
+        // Commands are rare: republish everything rather than track what
+        // each one touched.
+        self.rebuild_backends = true;
+        self.frontends_dirty = true;
         match cmd {
             Command::Pause { backend } => self.pause(&backend),
             Command::Resume { backend } => self.resume(&backend),
@@ -182,6 +203,8 @@ impl Core {
     pub(super) fn on_reload(&mut self, new: Config) -> ReloadSummary {
         let new = Arc::new(new);
         let mut summary = ReloadSummary::default();
+        self.rebuild_backends = true;
+        self.frontends_dirty = true;
         if new.healthchecker.workers != self.config.healthchecker.workers {
             warn!(
                 "config-reload-ignored key=maglev.healthchecker.workers detail={}",
@@ -597,6 +620,17 @@ impl Core {
         };
         self.observer.on_transition(&ev);
         self.emit(Event::Backend(ev));
+        self.touch(name);
+    }
+
+    /// Marks backend `name` for republication.
+    fn touch(&mut self, name: &str) {
+        match self.table.position(name) {
+            Some(pos) => self.touched.push(pos),
+            // Not published yet: only a reload adds backends, and it
+            // rebuilds the table anyway.
+            None => self.rebuild_backends = true,
+        }
         self.dirty = true;
     }
 
@@ -640,6 +674,7 @@ impl Core {
             let old = self.frontend_evals.get(&fe.name).map(|e| e.state).unwrap_or(FrontendState::Unknown);
             let new = eval.state;
             self.frontend_evals.insert(fe.name.clone(), eval);
+            self.frontends_dirty = true;
             if new == old {
                 continue;
             }
@@ -659,65 +694,80 @@ impl Core {
         self.dirty = true;
     }
 
-    /// Publishes a new snapshot if anything changed since the last one.
+    /// Publishes a new snapshot if anything changed since the last one. It
+    /// costs what changed: the backends touched since the last one, and the
+    /// frontends only when one of them changed.
     pub(super) fn publish(&mut self) {
         if !self.dirty {
             return;
         }
         self.dirty = false;
         self.seq += 1;
-        // Entries nothing changed are shared with the previous snapshot:
-        // one transition then costs a few entries, not all of them.
-        let prev = self.published.read().clone();
-        let same_config = Arc::ptr_eq(&prev.config, &self.config);
-        let backends = self
-            .backends
-            .iter()
-            .map(|(name, rt)| {
-                let kept = prev.backends.get(name).filter(|p| same_config && unchanged(p, rt)).cloned();
-                let snap = kept.unwrap_or_else(|| {
-                    Arc::new(BackendSnapshot {
-                        name: name.clone(),
-                        address: rt.cfg.address,
-                        state: rt.state,
-                        enabled: rt.enabled,
-                        healthcheck: rt.cfg.healthcheck.as_ref().map(|c| c.name.clone()),
-                        counter: rt.counter,
-                        last_result: rt.last_result.clone(),
-                        last_result_at: rt.last_result_at,
-                        history: rt.history.iter().cloned().collect(),
+        if std::mem::take(&mut self.rebuild_backends) {
+            self.touched.clear();
+            self.table = BackendTable::new(
+                self.backends.iter().map(|(name, rt)| Arc::new(rt.snapshot(name))).collect(),
+            );
+        } else {
+            // Taken and put back to keep its allocation.
+            let mut touched = std::mem::take(&mut self.touched);
+            touched.sort_unstable();
+            touched.dedup();
+            for &pos in &touched {
+                let Some(name) = self.table.name_at(pos) else { continue };
+                let Some(rt) = self.backends.get(name) else { continue };
+                let snap = Arc::new(rt.snapshot(name));
+                self.table.set(pos, snap);
+            }
+            touched.clear();
+            self.touched = touched;
+        }
+        if std::mem::take(&mut self.frontends_dirty) {
+            // A frontend whose evaluation did not change is shared with the
+            // previous snapshot.
+            let prev = self.frontends.clone();
+            self.frontends = Arc::new(
+                self.config
+                    .frontends
+                    .values()
+                    .filter_map(|fe| {
+                        let eval = self.frontend_evals.get(&fe.name)?;
+                        let kept = prev.get(&fe.name).filter(|p| p.eval == *eval && p.config == *fe);
+                        let snap = kept.cloned().unwrap_or_else(|| {
+                            Arc::new(FrontendSnapshot {
+                                config: fe.clone(),
+                                state: eval.state,
+                                eval: eval.clone(),
+                            })
+                        });
+                        Some((fe.name.clone(), snap))
                     })
-                });
-                (name.clone(), snap)
-            })
-            .collect();
-        let frontends = self
-            .config
-            .frontends
-            .values()
-            .filter_map(|fe| {
-                let eval = self.frontend_evals.get(&fe.name)?;
-                let kept = prev.frontends.get(&fe.name).filter(|p| same_config && p.eval == *eval).cloned();
-                let snap = kept.unwrap_or_else(|| {
-                    Arc::new(FrontendSnapshot { config: fe.clone(), state: eval.state, eval: eval.clone() })
-                });
-                Some((fe.name.clone(), snap))
-            })
-            .collect();
-        let snap = Snapshot { seq: self.seq, config: self.config.clone(), backends, frontends };
+                    .collect(),
+            );
+        }
+        let snap = Snapshot {
+            seq: self.seq,
+            config: self.config.clone(),
+            backends: self.table.clone(),
+            frontends: self.frontends.clone(),
+        };
         *self.published.write() = Arc::new(snap);
         self.flush_events();
     }
 }
 
-/// Whether `prev` still shows `rt` (same config assumed): its state,
-/// enabled flag, counter, last result and newest transition.
-fn unchanged(prev: &BackendSnapshot, rt: &BackendRt) -> bool {
-    prev.state == rt.state
-        && prev.enabled == rt.enabled
-        && prev.counter == rt.counter
-        && prev.last_result_at == rt.last_result_at
-        && prev.last_result == rt.last_result
-        && prev.history.len() == rt.history.len()
-        && prev.history.first() == rt.history.front()
+impl BackendRt {
+    fn snapshot(&self, name: &str) -> BackendSnapshot {
+        BackendSnapshot {
+            name: name.to_string(),
+            address: self.cfg.address,
+            state: self.state,
+            enabled: self.enabled,
+            healthcheck: self.cfg.healthcheck.as_ref().map(|c| c.name.clone()),
+            counter: self.counter,
+            last_result: self.last_result.clone(),
+            last_result_at: self.last_result_at,
+            history: self.history.iter().cloned().collect(),
+        }
+    }
 }

@@ -9,8 +9,11 @@ mod core;
 pub mod events;
 pub mod observer;
 pub mod snapshot;
+mod table;
 
-use std::collections::BTreeMap;
+#[cfg(test)]
+mod publish_tests;
+
 use std::fmt;
 use std::io;
 use std::sync::Arc;
@@ -24,7 +27,7 @@ use crate::probe::{Engine, ProbeOutcome, WheelPinger};
 
 pub use events::{BackendEvent, Event, EventBus, FrontendEvent, ReloadEvent, Subscription, WeightEvent};
 pub use observer::{CheckerObserver, NoObserver};
-pub use snapshot::{BackendSnapshot, FrontendSnapshot, Snapshot, Transition};
+pub use snapshot::{BackendSnapshot, BackendTable, FrontendSnapshot, Snapshot, Transition};
 
 /// An operator action.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -136,8 +139,8 @@ impl Checker {
         let empty = Snapshot {
             seq: 0,
             config: config.clone(),
-            backends: BTreeMap::new(),
-            frontends: BTreeMap::new(),
+            backends: BackendTable::default(),
+            frontends: Arc::default(),
         };
         let snapshot = Arc::new(RwLock::new(Arc::new(empty)));
         let bus = Arc::new(EventBus::new());

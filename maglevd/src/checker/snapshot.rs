@@ -1,6 +1,8 @@
 //! The immutable view of all health state that readers (gRPC, metrics, the
-//! VPP thread) get. The checker builds a new one after every change and
-//! swaps it in; readers never lock the checker.
+//! VPP thread) get. The checker publishes a new one after every change and
+//! swaps it in; readers never lock the checker. Consecutive snapshots share
+//! what did not change: backends through a persistent [`BackendTable`],
+//! frontends through one `Arc` that is replaced only when a frontend changed.
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -11,17 +13,18 @@ use crate::config::{Config, Frontend};
 use crate::health::{BackendState, FrontendEval, FrontendState, HealthCounter};
 use crate::probe::ProbeResult;
 
+pub use super::table::BackendTable;
+
 #[derive(Debug, Clone)]
 pub struct Snapshot {
     /// Increases with every published snapshot.
     pub seq: u64,
     /// The config in force.
     pub config: Arc<Config>,
-    /// Shared with the previous snapshot where nothing changed, so that
-    /// publishing after one transition costs little however many backends
-    /// and frontends there are.
-    pub backends: BTreeMap<String, Arc<BackendSnapshot>>,
-    pub frontends: BTreeMap<String, Arc<FrontendSnapshot>>,
+    pub backends: BackendTable,
+    /// Replaced only when a frontend changed; unchanged entries are shared
+    /// with the previous snapshot even then.
+    pub frontends: Arc<BTreeMap<String, Arc<FrontendSnapshot>>>,
 }
 
 #[derive(Debug, Clone)]

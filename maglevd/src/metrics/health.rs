@@ -94,7 +94,7 @@ pub(super) fn families(snap: &Snapshot) -> Vec<MetricFamily> {
     let mut fstate = Family::gauge(FRONTEND_STATE.0, FRONTEND_STATE.1, L_FRONTEND_STATE);
     let mut weight = Family::gauge(POOL_WEIGHT.0, POOL_WEIGHT.1, L_POOL);
     let mut effective = Family::gauge(POOL_EFFECTIVE_WEIGHT.0, POOL_EFFECTIVE_WEIGHT.1, L_POOL);
-    for (name, f) in &snap.frontends {
+    for (name, f) in snap.frontends.iter() {
         for s in FrontendState::ALL {
             fstate.add(&[name, s.as_str()], f64::from(u8::from(s == f.state)));
         }

@@ -45,7 +45,7 @@ pub fn vip_key(fe: &Frontend) -> VipKey {
 /// The desired VIPs of every frontend (or of the one named).
 pub fn desired_vips(snap: &Snapshot, only: Option<&str>) -> BTreeMap<VipKey, DesiredVip> {
     let mut out = BTreeMap::new();
-    for (name, fe) in &snap.frontends {
+    for (name, fe) in snap.frontends.iter() {
         if only.is_some_and(|o| o != name) {
             continue;
         }
