@@ -1,48 +1,34 @@
 //! Timer wheel + fixed worker pool.
 //!
-//! `schedule` hands a job to the wheel thread over an unbounded channel, so
-//! callers (the checker core) never block. The wheel thread sleeps until
-//! the next occupied tick, moves due jobs to the workers' queue and drops
-//! the cancelled ones. Each job runs once: the engine never repeats or
+//! `schedule` puts a job into the wheel (or, when it is already due, the
+//! workers' queue) under the engine's one lock, so callers (the checker
+//! core) never wait for another thread. The wheel thread sleeps until the
+//! next occupied tick, moves due jobs to the workers and drops the
+//! cancelled ones (`queue`). Each job runs once: the engine never repeats or
 //! "catches up" a late probe; rescheduling is the caller's business, and
 //! the lateness (`started - due`) is reported in every outcome.
 
 use std::io;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
+use crossbeam_channel::{Receiver, Sender};
 
-use super::pool::{Dispatch, Pool, Shared};
-use super::wheel::Wheel;
+use super::pool::Pool;
+use super::queue::Queue;
 use super::{ProbeJob, ProbeOutcome};
-
-/// Wheel resolution: a probe starts at most this much after it is due
-/// (plus waiting for a free worker).
-const TICK: Duration = Duration::from_millis(5);
-/// 1024 slots of 5 ms: one rotation is about 5 s, longer than the usual
-/// intervals, so most slots hold only entries of the current rotation.
-const SLOTS: usize = 1024;
-
-enum Command {
-    Schedule(Instant, ProbeJob),
-    /// Answered by the wheel thread when it gets to it (liveness).
-    Ping(Sender<()>),
-    Stop,
-}
 
 /// Asks the wheel thread whether it is turning, without owning the engine.
 #[derive(Clone)]
-pub struct WheelPinger(Sender<Command>);
+pub struct WheelPinger(Arc<Queue>);
 
 impl WheelPinger {
     /// The receiver gets `()` once the wheel thread has handled the ping;
     /// it is disconnected when the engine is stopped.
     pub fn ping(&self) -> Receiver<()> {
         let (tx, rx) = crossbeam_channel::bounded(1);
-        let _ = self.0.send(Command::Ping(tx));
+        self.0.ping(tx);
         rx
     }
 }
@@ -50,8 +36,7 @@ impl WheelPinger {
 /// Owns the wheel thread and the worker threads. Dropping it (or
 /// `shutdown`) stops them.
 pub struct Engine {
-    commands: Sender<Command>,
-    shared: Arc<Shared>,
+    queue: Arc<Queue>,
     wheel: Option<JoinHandle<()>>,
     pool: Option<Pool>,
 }
@@ -60,46 +45,37 @@ impl Engine {
     /// Starts the wheel thread and `workers` worker threads (at least one).
     /// Finished probes are sent to `results`.
     pub fn start(workers: usize, results: Sender<ProbeOutcome>) -> io::Result<Engine> {
-        let shared = Arc::new(Shared::default());
-        let (work_tx, work_rx) = crossbeam_channel::unbounded();
-        let pool = Pool::start(workers.max(1), work_rx, results, shared.clone())?;
-        let (commands, command_rx) = crossbeam_channel::unbounded();
-        let wheel_shared = shared.clone();
-        let wheel = std::thread::Builder::new()
-            .name("probe-wheel".into())
-            .spawn(move || wheel_loop(&command_rx, work_tx, &wheel_shared));
+        let queue = Arc::new(Queue::new());
+        let pool = Pool::start(workers.max(1), queue.clone(), results)?;
+        let wheel_queue = queue.clone();
+        let wheel =
+            std::thread::Builder::new().name("probe-wheel".into()).spawn(move || wheel_queue.run_wheel());
         let wheel = match wheel {
             Ok(handle) => handle,
             Err(e) => {
-                // The work sender went down with the failed closure: the
-                // workers see a closed queue and exit.
-                shared.stopping.store(true, Ordering::Release);
+                queue.stop();
                 pool.join();
                 return Err(e);
             }
         };
-        Ok(Engine { commands, shared, wheel: Some(wheel), pool: Some(pool) })
+        Ok(Engine { queue, wheel: Some(wheel), pool: Some(pool) })
     }
 
     /// Runs `job` at `at` (or as soon as a worker is free after that). Never
     /// blocks. A job due in the past runs at once.
     pub fn schedule(&self, at: Instant, job: ProbeJob) {
-        self.shared.pending.fetch_add(1, Ordering::AcqRel);
-        if self.commands.send(Command::Schedule(at, job)).is_err() {
-            self.shared.pending.fetch_sub(1, Ordering::AcqRel);
-            log::debug!("probe-engine-stopped: job dropped");
-        }
+        self.queue.schedule(at, job);
     }
 
     /// A handle that asks the wheel thread for a sign of life.
     pub fn pinger(&self) -> WheelPinger {
-        WheelPinger(self.commands.clone())
+        WheelPinger(self.queue.clone())
     }
 
     /// Jobs scheduled but not yet started or dropped (waiting in the wheel
     /// or for a worker); for metrics.
     pub fn pending(&self) -> usize {
-        self.shared.pending.load(Ordering::Acquire)
+        self.queue.pending()
     }
 
     /// Stops the wheel and the workers; running probes finish (bounded by
@@ -107,8 +83,7 @@ impl Engine {
     pub fn shutdown(self) {}
 
     fn stop(&mut self) {
-        self.shared.stopping.store(true, Ordering::Release);
-        let _ = self.commands.send(Command::Stop);
+        self.queue.stop();
         if let Some(wheel) = self.wheel.take() {
             let _ = wheel.join();
         }
@@ -124,44 +99,10 @@ impl Drop for Engine {
     }
 }
 
-fn wheel_loop(commands: &Receiver<Command>, work: Sender<Dispatch>, shared: &Shared) {
-    let mut wheel: Wheel<ProbeJob> = Wheel::new(Instant::now(), TICK, SLOTS);
-    let mut due = Vec::new();
-    let dispatch = |at: Instant, job: ProbeJob| {
-        if job.token.is_cancelled() || work.send(Dispatch { due: at, job }).is_err() {
-            shared.pending.fetch_sub(1, Ordering::AcqRel);
-        }
-    };
-    loop {
-        let command = match wheel.next_wakeup() {
-            Some(at) => commands.recv_deadline(at),
-            None => commands.recv().map_err(|_| RecvTimeoutError::Disconnected),
-        };
-        match command {
-            Ok(Command::Schedule(at, job)) => {
-                if at <= Instant::now() {
-                    dispatch(at, job);
-                } else {
-                    wheel.insert(at, job);
-                }
-            }
-            Ok(Command::Ping(reply)) => {
-                let _ = reply.send(());
-            }
-            Ok(Command::Stop) | Err(RecvTimeoutError::Disconnected) => break,
-            Err(RecvTimeoutError::Timeout) => {}
-        }
-        wheel.expire(Instant::now(), &mut due);
-        for (at, job) in due.drain(..) {
-            dispatch(at, job);
-        }
-    }
-    shared.pending.fetch_sub(wheel.len(), Ordering::AcqRel);
-}
-
 #[cfg(test)]
 mod tests {
     use std::net::{SocketAddr, TcpListener};
+    use std::time::Duration;
 
     use super::*;
     use crate::config::{HttpCheck, HttpMethod, ProbeSpec, StatusMatcher};
@@ -322,6 +263,72 @@ mod tests {
         names.sort_unstable();
         names.dedup();
         assert_eq!(names.len(), HANGING + QUICK, "a job ran twice or not at all");
+    }
+
+    #[test]
+    fn every_job_runs_exactly_once_and_never_early() {
+        // A closed port: every probe is a quick L4CON, so thousands run in
+        // well under a second on any machine.
+        let closed = {
+            let l = TcpListener::bind("127.0.0.1:0").expect("bind");
+            l.local_addr().expect("addr")
+        };
+        const JOBS: u64 = 3000;
+        let (tx, rx) = crossbeam_channel::unbounded();
+        let engine = Engine::start(8, tx).expect("start engine");
+        let target = Arc::new(ProbeTarget {
+            backend: "closed".into(),
+            address: closed.ip(),
+            check: Arc::new({
+                let mut hc = check(ProbeSpec::Tcp { port: closed.port() });
+                hc.timeout = Duration::from_secs(1);
+                hc
+            }),
+        });
+        let t0 = Instant::now();
+        let mut rng = fastrand::Rng::with_seed(7);
+        for generation in 0..JOBS {
+            // Some already due, most spread over 300 ms, a few in the same tick.
+            let at = t0 + Duration::from_micros(rng.u64(0..300_000));
+            engine.schedule(at, ProbeJob { target: target.clone(), generation, token: CancelToken::new() });
+        }
+        let mut seen = vec![0u32; JOBS as usize];
+        for i in 0..JOBS {
+            let out = rx.recv_timeout(WAIT).unwrap_or_else(|_| panic!("only {i} of {JOBS} outcomes arrived"));
+            assert!(out.started >= out.due, "job {} started before it was due", out.generation);
+            seen[out.generation as usize] += 1;
+        }
+        assert!(seen.iter().all(|&n| n == 1), "jobs ran twice: {:?}", {
+            seen.iter().enumerate().filter(|(_, &n)| n != 1).map(|(g, _)| g).collect::<Vec<_>>()
+        });
+        assert_eq!(engine.pending(), 0);
+        engine.shutdown();
+        assert!(rx.try_recv().is_err(), "an outcome after the last job");
+    }
+
+    #[test]
+    fn an_earlier_job_wakes_a_sleeping_wheel() {
+        let up = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let (tx, rx) = crossbeam_channel::unbounded();
+        let engine = Engine::start(1, tx).expect("start engine");
+        let now = Instant::now();
+        // The wheel goes to sleep for an hour...
+        engine.schedule(now + Duration::from_secs(3600), tcp_job("late", up.local_addr().expect("addr")));
+        // ...and must wake for a job due in 20 ms.
+        engine.schedule(now + Duration::from_millis(20), tcp_job("soon", up.local_addr().expect("addr")));
+        let out = rx.recv_timeout(WAIT).expect("the earlier job's outcome");
+        assert_eq!(out.backend, "soon");
+        assert_eq!(engine.pending(), 1, "the hour-later job waits in the wheel");
+    }
+
+    #[test]
+    fn the_wheel_answers_pings_until_it_stops() {
+        let (tx, _rx) = crossbeam_channel::unbounded();
+        let engine = Engine::start(1, tx).expect("start engine");
+        let pinger = engine.pinger();
+        assert_eq!(pinger.ping().recv_timeout(WAIT), Ok(()), "a turning wheel answers");
+        engine.shutdown();
+        assert!(pinger.ping().recv_timeout(WAIT).is_err(), "a stopped wheel never answers");
     }
 
     #[test]

@@ -16,6 +16,7 @@ mod http;
 mod icmp;
 mod netns;
 mod pool;
+mod queue;
 pub mod result;
 mod socket;
 mod tcp;

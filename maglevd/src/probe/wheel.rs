@@ -65,9 +65,9 @@ impl<T> Wheel<T> {
         (tick % self.slots.len() as u64) as usize
     }
 
-    /// Adds `item`, due at `due`. An item already due fires at the next
-    /// expiry.
-    pub(crate) fn insert(&mut self, due: Instant, item: T) {
+    /// Adds `item`, due at `due`, and returns when its tick starts (when it
+    /// fires). An item already due fires at the next expiry.
+    pub(crate) fn insert(&mut self, due: Instant, item: T) -> Instant {
         // Fire at the boundary that ends the tick containing `due` (so
         // never before it), but never in a tick already expired.
         let tick =
@@ -76,6 +76,7 @@ impl<T> Wheel<T> {
         let slot = self.slot_of(tick);
         self.slots[slot].push(Entry { tick, due, item });
         self.len += 1;
+        self.start_of(tick)
     }
 
     /// When the next tick whose slot holds entries starts (they may belong
@@ -99,13 +100,11 @@ impl<T> Wheel<T> {
         }
         let first_new = out.len();
         let span = now_tick - self.next_tick + 1;
-        let slots: Vec<usize> = if span >= self.slots.len() as u64 {
-            // Asleep for a whole rotation or more: every slot may hold due entries.
-            (0..self.slots.len()).collect()
-        } else {
-            (self.next_tick..=now_tick).map(|t| self.slot_of(t)).collect()
-        };
-        for slot in slots {
+        // Asleep for a whole rotation or more: every slot may hold due entries.
+        let first = if span >= self.slots.len() as u64 { 0 } else { self.slot_of(self.next_tick) };
+        let count = span.min(self.slots.len() as u64) as usize;
+        for k in 0..count {
+            let slot = (first + k) % self.slots.len();
             let entries = &mut self.slots[slot];
             let mut i = 0;
             while i < entries.len() {
@@ -152,6 +151,17 @@ mod tests {
         assert_eq!(expired(&mut w, t0 + ms(15)), vec![1]);
         assert!(w.is_empty());
         assert_eq!(w.next_wakeup(), None);
+    }
+
+    #[test]
+    fn insert_returns_when_the_item_fires() {
+        let t0 = Instant::now();
+        let mut w = Wheel::new(t0, TICK, 8);
+        assert_eq!(w.insert(t0 + ms(12), 1), t0 + ms(15));
+        assert_eq!(w.insert(t0 + ms(10), 2), t0 + ms(10));
+        assert_eq!(expired(&mut w, t0 + ms(20)), vec![2, 1]);
+        // Already due: the next tick not yet expired.
+        assert_eq!(w.insert(t0 + ms(3), 3), t0 + ms(25));
     }
 
     #[test]
