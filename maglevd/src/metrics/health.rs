@@ -1,17 +1,16 @@
 //! Backend and frontend state, computed from the checker's snapshot at
-//! every scrape (PRODUCT.md §9). Reading the snapshot never waits for the
-//! checker thread, and a scrape always shows one consistent snapshot.
+//! every scrape (PRODUCT.md §9) and written straight into the output.
+//! Reading the snapshot never waits for the checker thread, and a scrape
+//! always shows one consistent snapshot.
 
 use std::sync::Arc;
 
 use parking_lot::RwLock;
-use prometheus::core::{Collector, Desc};
-use prometheus::proto::MetricFamily;
 
 use crate::checker::{CheckerHandle, Snapshot};
 use crate::health::{BackendState, FrontendState};
 
-use super::family::{desc, Family};
+use super::text::{labels, Text};
 
 const BACKEND_STATE: (&str, &str) =
     ("maglev_backend_state", "Backend state: 1 for the current state, 0 for the others.");
@@ -33,86 +32,83 @@ const POOL_EFFECTIVE_WEIGHT: (&str, &str) = (
     "Effective weight of a backend in a frontend's pool: what VPP is given.",
 );
 
-const L_BACKEND: &[&str] = &["backend"];
-const L_BACKEND_STATE: &[&str] = &["backend", "state"];
-const L_FRONTEND_STATE: &[&str] = &["frontend", "state"];
-const L_POOL: &[&str] = &["frontend", "pool", "backend"];
-
 /// Where the snapshot comes from: attached once the checker runs (the
 /// metrics exist before it, because they are its observer).
 pub(super) type SnapshotSlot = Arc<RwLock<Option<CheckerHandle>>>;
 
-pub(super) struct HealthCollector {
-    source: SnapshotSlot,
-    descs: Vec<Desc>,
-}
-
-impl HealthCollector {
-    pub fn new(source: SnapshotSlot) -> Self {
-        let descs = vec![
-            desc(BACKEND_STATE.0, BACKEND_STATE.1, L_BACKEND_STATE),
-            desc(BACKEND_HEALTH.0, BACKEND_HEALTH.1, L_BACKEND),
-            desc(BACKEND_ENABLED.0, BACKEND_ENABLED.1, L_BACKEND),
-            desc(FRONTEND_STATE.0, FRONTEND_STATE.1, L_FRONTEND_STATE),
-            desc(POOL_WEIGHT.0, POOL_WEIGHT.1, L_POOL),
-            desc(POOL_EFFECTIVE_WEIGHT.0, POOL_EFFECTIVE_WEIGHT.1, L_POOL),
-        ];
-        HealthCollector { source, descs }
-    }
-}
-
-impl Collector for HealthCollector {
-    fn desc(&self) -> Vec<&Desc> {
-        self.descs.iter().collect()
-    }
-
-    fn collect(&self) -> Vec<MetricFamily> {
-        // Clone the handle out so the slot's lock is not held while encoding.
-        let handle = self.source.read().clone();
-        match handle {
-            Some(h) => families(&h.snapshot()),
-            None => Vec::new(),
-        }
+/// Writes every health family of the attached checker's snapshot; nothing
+/// before a checker is attached.
+pub(super) fn write(source: &SnapshotSlot, out: &mut String) {
+    // Clone the handle out so the slot's lock is not held while writing.
+    let handle = source.read().clone();
+    if let Some(h) = handle {
+        write_snapshot(&h.snapshot(), out);
     }
 }
 
 /// Every scrape-time health family of `snap`.
-pub(super) fn families(snap: &Snapshot) -> Vec<MetricFamily> {
-    let mut state = Family::gauge(BACKEND_STATE.0, BACKEND_STATE.1, L_BACKEND_STATE);
-    let mut health = Family::gauge(BACKEND_HEALTH.0, BACKEND_HEALTH.1, L_BACKEND);
-    let mut enabled = Family::gauge(BACKEND_ENABLED.0, BACKEND_ENABLED.1, L_BACKEND);
-    for (name, b) in &snap.backends {
-        for s in BackendState::ALL {
-            state.add(&[name, s.as_str()], f64::from(u8::from(s == b.state)));
-        }
-        if let Some(c) = &b.counter {
-            health.add(&[name], f64::from(c.shown().0));
-        }
-        enabled.add(&[name], f64::from(u8::from(b.enabled)));
+pub(super) fn write_snapshot(snap: &Snapshot, out: &mut String) {
+    let mut t = Text { out };
+    if snap.backends.is_empty() && snap.frontends.is_empty() {
+        return;
     }
-
-    let mut fstate = Family::gauge(FRONTEND_STATE.0, FRONTEND_STATE.1, L_FRONTEND_STATE);
-    let mut weight = Family::gauge(POOL_WEIGHT.0, POOL_WEIGHT.1, L_POOL);
-    let mut effective = Family::gauge(POOL_EFFECTIVE_WEIGHT.0, POOL_EFFECTIVE_WEIGHT.1, L_POOL);
-    for (name, f) in snap.frontends.iter() {
-        for s in FrontendState::ALL {
-            fstate.add(&[name, s.as_str()], f64::from(u8::from(s == f.state)));
+    // Each backend's label set serves its eight lines.
+    let backend_labels: Vec<String> = snap.backends.keys().map(|name| labels(&[("backend", name)])).collect();
+    t.family(BACKEND_STATE.0, BACKEND_STATE.1, "gauge");
+    for (l, b) in backend_labels.iter().zip(snap.backends.values()) {
+        for s in BackendState::ALL {
+            t.sample(BACKEND_STATE.0, l, &[("state", s.as_str())], f64::from(u8::from(s == b.state)));
         }
-        // `eval.pools` has the shape of `config.pools`; zip keeps a
-        // mismatch from panicking (it would only drop series).
-        for (pool, evals) in f.config.pools.iter().zip(&f.eval.pools) {
-            for e in evals {
-                weight.add(&[name, &pool.name, &e.backend], f64::from(e.configured_weight));
-                effective.add(&[name, &pool.name, &e.backend], f64::from(e.effective_weight));
+    }
+    if snap.backends.values().any(|b| b.counter.is_some()) {
+        t.family(BACKEND_HEALTH.0, BACKEND_HEALTH.1, "gauge");
+        for (l, b) in backend_labels.iter().zip(snap.backends.values()) {
+            if let Some(c) = &b.counter {
+                t.sample(BACKEND_HEALTH.0, l, &[], f64::from(c.shown().0));
             }
         }
     }
-    vec![
-        state.finish(),
-        health.finish(),
-        enabled.finish(),
-        fstate.finish(),
-        weight.finish(),
-        effective.finish(),
-    ]
+    t.family(BACKEND_ENABLED.0, BACKEND_ENABLED.1, "gauge");
+    for (l, b) in backend_labels.iter().zip(snap.backends.values()) {
+        t.sample(BACKEND_ENABLED.0, l, &[], f64::from(u8::from(b.enabled)));
+    }
+
+    if snap.frontends.is_empty() {
+        return;
+    }
+    t.family(FRONTEND_STATE.0, FRONTEND_STATE.1, "gauge");
+    for (name, f) in snap.frontends.iter() {
+        let l = labels(&[("frontend", name)]);
+        for s in FrontendState::ALL {
+            t.sample(FRONTEND_STATE.0, &l, &[("state", s.as_str())], f64::from(u8::from(s == f.state)));
+        }
+    }
+    // `eval.pools` has the shape of `config.pools`; zip keeps a mismatch
+    // from panicking (it would only drop series).
+    let pool_labels: Vec<(String, f64, f64)> = snap
+        .frontends
+        .iter()
+        .flat_map(|(name, f)| {
+            f.config.pools.iter().zip(&f.eval.pools).flat_map(move |(pool, evals)| {
+                evals.iter().map(move |e| {
+                    (
+                        labels(&[("frontend", name), ("pool", &pool.name), ("backend", &e.backend)]),
+                        f64::from(e.configured_weight),
+                        f64::from(e.effective_weight),
+                    )
+                })
+            })
+        })
+        .collect();
+    if pool_labels.is_empty() {
+        return;
+    }
+    t.family(POOL_WEIGHT.0, POOL_WEIGHT.1, "gauge");
+    for (l, configured, _) in &pool_labels {
+        t.sample(POOL_WEIGHT.0, l, &[], *configured);
+    }
+    t.family(POOL_EFFECTIVE_WEIGHT.0, POOL_EFFECTIVE_WEIGHT.1, "gauge");
+    for (l, _, effective) in &pool_labels {
+        t.sample(POOL_EFFECTIVE_WEIGHT.0, l, &[], *effective);
+    }
 }

@@ -1,0 +1,126 @@
+//! Writing the Prometheus text format (0.0.4) straight into one buffer, for
+//! the families with a series per backend: at a thousand backends they are
+//! tens of thousands of lines, and building them as protobuf messages
+//! first (what the `prometheus` crate's encoder takes) cost most of a
+//! scrape. Label sets are rendered once and reused (`labels`).
+
+use std::fmt::Write as _;
+
+/// The exposition being written.
+pub(super) struct Text<'a> {
+    pub out: &'a mut String,
+}
+
+impl Text<'_> {
+    /// The `# HELP` and `# TYPE` lines that open a family.
+    pub fn family(&mut self, name: &str, help: &str, kind: &str) {
+        self.out.push_str("# HELP ");
+        self.out.push_str(name);
+        self.out.push(' ');
+        escape_help(self.out, help);
+        self.out.push_str("\n# TYPE ");
+        self.out.push_str(name);
+        self.out.push(' ');
+        self.out.push_str(kind);
+        self.out.push('\n');
+    }
+
+    /// One sample: `name{labels,extra} value`. `labels` is rendered by
+    /// [`labels`] (may be empty); `extra` are more `key="value"` pairs whose
+    /// values need no escaping (a state name, a result code, a bucket bound).
+    pub fn sample(&mut self, name: &str, labels: &str, extra: &[(&str, &str)], value: f64) {
+        self.out.push_str(name);
+        if !labels.is_empty() || !extra.is_empty() {
+            self.out.push('{');
+            self.out.push_str(labels);
+            let mut first = labels.is_empty();
+            for (k, v) in extra {
+                if !first {
+                    self.out.push(',');
+                }
+                first = false;
+                self.out.push_str(k);
+                self.out.push_str("=\"");
+                self.out.push_str(v);
+                self.out.push('"');
+            }
+            self.out.push('}');
+        }
+        self.out.push(' ');
+        write_value(self.out, value);
+        self.out.push('\n');
+    }
+}
+
+/// `k1="v1",k2="v2"` with the values escaped.
+pub(super) fn labels(pairs: &[(&str, &str)]) -> String {
+    let mut s = String::new();
+    for (i, (k, v)) in pairs.iter().enumerate() {
+        if i > 0 {
+            s.push(',');
+        }
+        s.push_str(k);
+        s.push_str("=\"");
+        escape_label(&mut s, v);
+        s.push('"');
+    }
+    s
+}
+
+fn escape_label(out: &mut String, v: &str) {
+    for c in v.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            c => out.push(c),
+        }
+    }
+}
+
+fn escape_help(out: &mut String, v: &str) {
+    for c in v.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            c => out.push(c),
+        }
+    }
+}
+
+/// A value as the format spells it: whole numbers without a fraction,
+/// `+Inf`, `-Inf`, `NaN`.
+pub(super) fn write_value(out: &mut String, v: f64) {
+    if v.is_nan() {
+        out.push_str("NaN");
+    } else if v.is_infinite() {
+        out.push_str(if v > 0.0 { "+Inf" } else { "-Inf" });
+    } else if v.fract() == 0.0 && v.abs() < 1e15 {
+        let _ = write!(out, "{}", v as i64);
+    } else {
+        let _ = write!(out, "{v}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn samples_labels_and_values_are_spelled_as_the_format_wants() {
+        let mut s = String::new();
+        let mut t = Text { out: &mut s };
+        t.family("m", "Help with \\ and\nnewline.", "gauge");
+        let l = labels(&[("backend", "a\"b\\c\nd"), ("type", "http")]);
+        t.sample("m", &l, &[("le", "+Inf")], 3.0);
+        t.sample("m", "", &[], 0.25);
+        t.sample("m", "", &[("state", "up"), ("x", "y")], f64::INFINITY);
+        t.sample("m", "", &[], f64::NAN);
+        assert_eq!(
+            s,
+            "# HELP m Help with \\\\ and\\nnewline.\n# TYPE m gauge\n\
+             m{backend=\"a\\\"b\\\\c\\nd\",type=\"http\",le=\"+Inf\"} 3\n\
+             m 0.25\nm{state=\"up\",x=\"y\"} +Inf\nm NaN\n"
+        );
+    }
+}
