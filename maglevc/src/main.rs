@@ -104,6 +104,15 @@ fn main() -> ExitCode {
         return ExitCode::SUCCESS;
     }
     let client = Client::connect(&args.server);
+    // Kept until the end and never torn down (see `leave_to_exit`): every
+    // clone shares one channel.
+    let exiting = client.clone();
+    let code = run(args, client);
+    exiting.leave_to_exit();
+    code
+}
+
+fn run(args: Args, client: Client) -> ExitCode {
     if args.command.is_empty() {
         let style = Style { color: args.color.unwrap_or(true) };
         return ExitCode::from(u8::try_from(shell::run(client, style)).unwrap_or(1));
