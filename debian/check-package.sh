@@ -223,6 +223,29 @@ if [ "$failures" -gt 0 ]; then
 	echo "   maglevd log:"
 	sed 's/^/     /' "$smoke/maglevd.log"
 fi
+
+step "the default gRPC socket, as the unit runs it"
+# RuntimeDirectory= makes /run/vpp-maglev for the unit; here the check does.
+made_run_dir=0
+if [ ! -d /run/vpp-maglev ]; then
+	install -d -o maglevd -g maglevd -m 0755 /run/vpp-maglev
+	made_run_dir=1
+fi
+setpriv --reuid=maglevd --regid=maglevd --init-groups \
+	/usr/sbin/maglevd --config "$smoke/maglev.yaml" --vpp-api-addr= --metrics-addr= \
+	>"$smoke/socket.log" 2>&1 &
+daemon=$!
+for _ in $(seq 1 100); do
+	[ -S /run/vpp-maglev/maglevd.sock ] && break
+	sleep 0.1
+done
+check "socket is 0660 maglevd:maglevd" bash -c \
+	'[ "$(stat -c "%a %U:%G" /run/vpp-maglev/maglevd.sock)" = "660 maglevd:maglevd" ]'
+check "maglevc reaches it without --server (as root)" bash -c \
+	"timeout 5 /usr/bin/maglevc show backends | grep -q local0"
+kill -TERM "$daemon" 2>/dev/null || true
+wait "$daemon" || true
+[ "$made_run_dir" = 1 ] && rm -rf /run/vpp-maglev
 rm -rf "$smoke"
 
 step "systemd-analyze verify $UNIT"

@@ -19,6 +19,7 @@ use crate::notify::{self, Notifier};
 use crate::reload::ConfigSource;
 use crate::status::StatusSource;
 use crate::version::{BUILD_DATE, COMMIT, VERSION};
+use crate::vpp::warmup::Phase;
 use crate::vpp::{Vpp, VppHandle, VppOptions};
 use crate::watchdog::Watchdog;
 
@@ -270,8 +271,10 @@ fn status_text(checker: CheckerHandle, vpp: Option<VppHandle>) -> impl Fn() -> S
                 let st = v.status();
                 if !st.connected {
                     format!("VPP not connected: {}", st.reason)
-                } else if !st.warmup_done {
-                    "VPP connected, warming up (no writes yet)".to_string()
+                } else if st.warmup == Phase::Holding {
+                    "VPP connected, warmup: holding all writes".to_string()
+                } else if st.warmup == Phase::Releasing {
+                    "VPP connected, warmup: releasing frontends as they become ready".to_string()
                 } else if !st.writable {
                     format!("VPP connected, read-only: {}", st.reason)
                 } else {
