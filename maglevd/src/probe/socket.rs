@@ -98,6 +98,10 @@ pub(crate) fn tcp(check: &HealthCheck, dest: IpAddr) -> Result<Socket, SocketErr
     .map_err(|source| SocketError::Create { what: "TCP", source })?;
     // Health checks are short-lived; Nagle would only delay the request.
     let _ = socket.set_nodelay(true);
+    // Closed with a reset, as HAProxy closes its checks: no FIN exchange and
+    // no TIME_WAIT socket per probe (10,000 backends at 1 s would keep
+    // 600,000 of them), and less kernel work on both ends.
+    let _ = socket.set_linger(Some(Duration::ZERO));
     bind_source(&socket, check, dest)?;
     Ok(socket)
 }
