@@ -147,7 +147,7 @@ impl Core {
         self.touch(&name);
         if changed {
             self.transition(&name, new_state, result.code.as_str(), &result.detail);
-            self.recompute_frontends();
+            self.recompute_frontends_of(&name);
         }
         // Schedule from completion, so a late probe never causes a burst.
         let base = base_interval(&target.check, new_state, &counter);
@@ -294,7 +294,7 @@ impl Core {
         rt.generation = 0;
         info!("backend-pause backend={}", Value(name));
         self.transition(name, BackendState::Paused, "pause", "operator");
-        self.recompute_frontends();
+        self.recompute_frontends_of(name);
         Ok(())
     }
 
@@ -311,7 +311,7 @@ impl Core {
         }
         info!("backend-resume backend={}", Value(name));
         self.start_probing(name, "resume", true);
-        self.recompute_frontends();
+        self.recompute_frontends_of(name);
         Ok(())
     }
 
@@ -325,7 +325,7 @@ impl Core {
         rt.generation = 0;
         info!("backend-disable backend={}", Value(name));
         self.transition(name, BackendState::Disabled, "disable", "operator");
-        self.recompute_frontends();
+        self.recompute_frontends_of(name);
         Ok(())
     }
 
@@ -337,7 +337,7 @@ impl Core {
         }
         info!("backend-enable backend={}", Value(name));
         self.start_probing(name, "enable", true);
-        self.recompute_frontends();
+        self.recompute_frontends_of(name);
         Ok(())
     }
 
@@ -668,8 +668,19 @@ impl Core {
 
     /// Re-evaluates every frontend and emits frontend transitions.
     fn recompute_frontends(&mut self) {
+        self.recompute_frontends_where(|_| true);
+    }
+
+    /// Only the frontends that reference `backend`: one backend's change
+    /// cannot move the others, and re-evaluating all of them made every
+    /// transition cost as much as the whole config.
+    fn recompute_frontends_of(&mut self, backend: &str) {
+        self.recompute_frontends_where(|fe| fe.backend_names().any(|n| n == backend));
+    }
+
+    fn recompute_frontends_where(&mut self, wanted: impl Fn(&Frontend) -> bool) {
         let config = self.config.clone();
-        for fe in config.frontends.values() {
+        for fe in config.frontends.values().filter(|fe| wanted(fe)) {
             let eval = evaluate_frontend(fe, |b| self.state_of(b), |i, b| self.weight_of(fe, i, b));
             let old = self.frontend_evals.get(&fe.name).map(|e| e.state).unwrap_or(FrontendState::Unknown);
             let new = eval.state;
