@@ -6,7 +6,8 @@
 //!   included, to the last write accepted);
 //! - a no-op full sync (`sync vpp lb state` with nothing to change);
 //! - transition to write: from an operator pause or resume of one backend
-//!   to VPP accepting that AS's weight change.
+//!   to VPP accepting that AS's weight change;
+//! - for reference, one API round trip (VPP's own answer time).
 //!
 //! Run with `make bench` (`VPP_PREFIX=... make bench` for real VPP).
 
@@ -125,7 +126,7 @@ fn main() {
     }
     noop.sort();
 
-    let mut transitions = Vec::new();
+    let (mut transitions, mut applied) = (Vec::new(), Vec::new());
     for i in 0..TRANSITIONS {
         let backend = format!("b{}-{}", (i * 37) % VIPS, i % ASES);
         for cmd in [Command::Pause { backend: backend.clone() }, Command::Resume { backend: backend.clone() }]
@@ -133,10 +134,23 @@ fn main() {
             while rx.try_recv().is_ok() {}
             let t = Instant::now();
             handle.command(cmd).expect("operator action");
+            applied.push(t.elapsed());
             transitions.push(next_write(&rx, "as_weight_updated").duration_since(t));
         }
     }
     transitions.sort();
+    applied.sort();
+
+    // VPP's own answer time, which bounds the above from below.
+    let mut api = vpp.connect();
+    let mut pings = Vec::new();
+    for _ in 0..100 {
+        let t = Instant::now();
+        api.control_ping().expect("control_ping");
+        pings.push(t.elapsed());
+    }
+    let _ = api.close();
+    pings.sort();
 
     println!("vpp sync, {VIPS} VIPs x {ASES} ASes, against {which}:");
     println!("  {:<40} {:>12}   target <= 500 ms", "full sync into an empty VPP", ms(full));
@@ -152,6 +166,18 @@ fn main() {
         ms(percentile(&transitions, 0.5)),
         ms(percentile(&transitions, 0.99)),
         transitions.len()
+    );
+    println!(
+        "  {:<40} {:>12}   p99 {:>10}   (the checker's part of the above)",
+        "  of which the action applied, p50",
+        ms(percentile(&applied, 0.5)),
+        ms(percentile(&applied, 0.99))
+    );
+    println!(
+        "  {:<40} {:>12}   p99 {:>10}   (VPP's own answer time, for reference)",
+        "one API round trip (control_ping), p50",
+        ms(percentile(&pings, 0.5)),
+        ms(percentile(&pings, 0.99))
     );
     thread.stop();
     checker.stop();
