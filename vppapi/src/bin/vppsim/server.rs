@@ -3,6 +3,7 @@
 //! control socket drives (drop every connection, stall replies, restart).
 
 use std::collections::HashMap;
+use std::io::Write;
 use std::net::Shutdown;
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -11,7 +12,7 @@ use std::thread;
 use std::time::Duration;
 
 use parking_lot::Mutex;
-use vppapi::frame::{read_frame, write_frame, FrameError};
+use vppapi::frame::{encode_frame, read_frame, FrameError};
 
 use crate::handlers::{self, Session};
 use crate::request_log::RequestLog;
@@ -87,7 +88,7 @@ pub fn serve(listener: UnixListener, shared: Arc<Shared>) {
 
 fn client(stream: UnixStream, shared: &Shared) {
     let id = shared.next_connection.fetch_add(1, Ordering::Relaxed);
-    let (mut reader, mut writer) = match (stream.try_clone(), stream.try_clone()) {
+    let (reader, mut writer) = match (stream.try_clone(), stream.try_clone()) {
         (Ok(r), Ok(w)) => (r, w),
         _ => return,
     };
@@ -98,6 +99,8 @@ fn client(stream: UnixStream, shared: &Shared) {
         shared.connections.lock().insert(id, stream);
         sim.generation
     };
+    // Buffered: pipelined requests arrive many to a read.
+    let mut reader = std::io::BufReader::new(reader);
     let mut session = Session::default();
     loop {
         let payload = match read_frame(&mut reader, MAX_REQUEST) {
@@ -122,7 +125,13 @@ fn client(stream: UnixStream, shared: &Shared) {
         if stall > 0 && !outcome.replies.is_empty() {
             thread::sleep(Duration::from_millis(stall));
         }
-        if outcome.replies.iter().try_for_each(|r| write_frame(&mut writer, r)).is_err() {
+        // All replies of one request in one write, as VPP queues them
+        // (a dump of thousands of details is then not thousands of syscalls).
+        let mut out = Vec::new();
+        for r in &outcome.replies {
+            out.extend_from_slice(&encode_frame(r));
+        }
+        if !out.is_empty() && writer.write_all(&out).is_err() {
             break;
         }
         if outcome.close {
