@@ -3,16 +3,19 @@
 //! need. Losing the stats side (its socket gone, its heartbeat stalled)
 //! degrades the counters and nothing else; it reconnects on its own.
 
+use std::fmt;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use vppapi::client::{ConnectOptions, Connection, Direction};
+use vppapi::error::ApiError;
 use vppapi::lb::{LbFlavor, MASTER_MESSAGES};
 use vppapi::messages::{
     CliInband, CliInbandReply, ControlPing, ControlPingReply, IpRouteLookup, IpRouteLookupReply,
     LbVipDetails, LbVipDump, Message, ShowVersion, ShowVersionReply,
 };
-use vppapi::stats::StatsClient;
+use vppapi::stats::{StatsClient, StatsError};
 
 use super::{VppInfo, VppObserver, VppOptions};
 
@@ -30,6 +33,58 @@ const CORE_MESSAGES: &[&str] = &[
     LbVipDetails::NAME_CRC,
 ];
 
+/// Why a VPP socket could not be connected, or must be dropped. Its
+/// message is the `reason=` of the log line and the status's reason; the
+/// VPP thread retries on its own either way.
+#[derive(Debug)]
+pub(super) enum ConnError {
+    /// The API socket could not be connected, or VPP refused the handshake.
+    Connect(ApiError),
+    /// VPP lacks messages maglevd needs just to read it.
+    Incompatible(ApiError),
+    /// An API call on a fresh or live connection failed.
+    Call { call: &'static str, source: ApiError },
+    /// The stats socket could not be connected or the segment mapped.
+    StatsConnect { socket: PathBuf, source: StatsError },
+    /// Reading the mapped stats segment failed (`what`: which entries).
+    StatsRead { what: &'static str, source: StatsError },
+    /// `/sys/heartbeat` stood still longer than allowed.
+    HeartbeatStalled { heartbeat: u64, stalled: Duration },
+}
+
+impl fmt::Display for ConnError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ConnError::Connect(e) => write!(f, "{e}"),
+            ConnError::Incompatible(e) => {
+                write!(f, "VPP is incompatible: {e}; check that VPP runs with its lb plugin loaded")
+            }
+            ConnError::Call { call, source } => write!(f, "{call}: {source}"),
+            ConnError::StatsConnect { socket, source } => write!(
+                f,
+                "stats segment {}: {source}; check VPP's statseg socket-name and maglevd's --vpp-stats-addr",
+                socket.display()
+            ),
+            ConnError::StatsRead { what, source } => write!(f, "stats {what}: {source}"),
+            ConnError::HeartbeatStalled { heartbeat, stalled } => write!(
+                f,
+                "stats heartbeat stalled at {heartbeat} for {}s (VPP restarted or hung)",
+                stalled.as_secs()
+            ),
+        }
+    }
+}
+
+impl std::error::Error for ConnError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            ConnError::Connect(e) | ConnError::Incompatible(e) | ConnError::Call { source: e, .. } => Some(e),
+            ConnError::StatsConnect { source, .. } | ConnError::StatsRead { source, .. } => Some(source),
+            ConnError::HeartbeatStalled { .. } => None,
+        }
+    }
+}
+
 /// The API connection.
 pub(super) struct VppConn {
     pub api: Connection,
@@ -41,18 +96,18 @@ pub(super) struct VppConn {
 
 impl VppConn {
     /// Connects the API socket, checks the message table and reads VPP's
-    /// identity. The error is the `reason=` of the log line.
-    pub fn connect(opts: &VppOptions, observer: Arc<dyn VppObserver>) -> Result<VppConn, String> {
+    /// identity.
+    pub fn connect(opts: &VppOptions, observer: Arc<dyn VppObserver>) -> Result<VppConn, ConnError> {
         let copts = ConnectOptions {
             client_name: "vpp-maglev".into(),
             timeout: opts.request_timeout,
             ..ConnectOptions::default()
         };
-        let mut api = Connection::connect(&opts.api_socket, &copts).map_err(|e| e.to_string())?;
+        let mut api = Connection::connect(&opts.api_socket, &copts).map_err(ConnError::Connect)?;
         api.set_observer(Arc::new(move |msg: &str, dir: Direction, result: &str| {
             observer.on_api(msg, dir, result)
         }));
-        api.check(CORE_MESSAGES).map_err(|e| format!("VPP is incompatible: {e}"))?;
+        api.check(CORE_MESSAGES).map_err(ConnError::Incompatible)?;
         let not_writable = if api.lb_flavor() == LbFlavor::Legacy || api.check(MASTER_MESSAGES).is_err() {
             let detail = api.check(MASTER_MESSAGES).err().map(|e| e.to_string()).unwrap_or_default();
             Some(format!(
@@ -62,8 +117,9 @@ impl VppConn {
         } else {
             None
         };
-        let version = api.show_version().map_err(|e| format!("show_version: {e}"))?;
-        let pid = api.control_ping().map_err(|e| format!("control_ping: {e}"))?;
+        let version =
+            api.show_version().map_err(|source| ConnError::Call { call: "show_version", source })?;
+        let pid = api.control_ping().map_err(|source| ConnError::Call { call: "control_ping", source })?;
         let info = VppInfo {
             version: version.version,
             build_date: version.build_date,
@@ -76,8 +132,8 @@ impl VppConn {
     }
 
     /// control_ping: an error means drop the connection.
-    pub fn check_alive(&mut self) -> Result<(), String> {
-        self.api.control_ping().map(drop).map_err(|e| format!("control_ping: {e}"))
+    pub fn check_alive(&mut self) -> Result<(), ConnError> {
+        self.api.control_ping().map(drop).map_err(|source| ConnError::Call { call: "control_ping", source })
     }
 
     pub fn close(self) {
@@ -95,10 +151,11 @@ pub(super) struct StatsConn {
 }
 
 impl StatsConn {
-    pub fn connect(opts: &VppOptions) -> Result<StatsConn, String> {
+    pub fn connect(opts: &VppOptions) -> Result<StatsConn, ConnError> {
         let mut client = StatsClient::connect(&opts.stats_socket)
-            .map_err(|e| format!("stats segment {}: {e}", opts.stats_socket.display()))?;
-        let boot = client.boottime().map_err(|e| format!("stats /sys/boottime: {e}"))?;
+            .map_err(|source| ConnError::StatsConnect { socket: opts.stats_socket.clone(), source })?;
+        let boot =
+            client.boottime().map_err(|source| ConnError::StatsRead { what: "/sys/boottime", source })?;
         let heartbeat = client.heartbeat().unwrap_or(0);
         Ok(StatsConn {
             client,
@@ -110,16 +167,17 @@ impl StatsConn {
 
     /// Watches `/sys/heartbeat`: an error means drop the mapping (VPP
     /// restarted, or hung). `stall` is how long it may stand still.
-    pub fn check_alive(&mut self, stall: Duration) -> Result<(), String> {
-        let hb = self.client.heartbeat().map_err(|e| format!("stats heartbeat: {e}"))?;
+    pub fn check_alive(&mut self, stall: Duration) -> Result<(), ConnError> {
+        let hb =
+            self.client.heartbeat().map_err(|source| ConnError::StatsRead { what: "heartbeat", source })?;
         if hb != self.heartbeat {
             self.heartbeat = hb;
             self.heartbeat_changed = Instant::now();
         } else if self.heartbeat_changed.elapsed() > stall {
-            return Err(format!(
-                "stats heartbeat stalled at {hb} for {}s (VPP restarted or hung)",
-                self.heartbeat_changed.elapsed().as_secs()
-            ));
+            return Err(ConnError::HeartbeatStalled {
+                heartbeat: hb,
+                stalled: self.heartbeat_changed.elapsed(),
+            });
         }
         Ok(())
     }

@@ -10,6 +10,7 @@ use vppapi::client::Connection;
 use vppapi::lb::VipKey;
 use vppapi::stats::{Query, StatsClient};
 
+use super::connection::ConnError;
 use super::plan::ActualVip;
 use super::VipCounters;
 
@@ -45,7 +46,7 @@ pub(super) fn read(
     routes: &mut RouteIndexes,
     vips: &BTreeMap<VipKey, ActualVip>,
     frontend_of: &BTreeMap<VipKey, String>,
-) -> Result<Vec<VipCounters>, String> {
+) -> Result<Vec<VipCounters>, ConnError> {
     let mut queries = Vec::new();
     let mut rows = Vec::new();
     for (key, frontend) in frontend_of {
@@ -64,7 +65,7 @@ pub(super) fn read(
     if queries.is_empty() {
         return Ok(Vec::new());
     }
-    let snap = stats.read(&queries).map_err(|e| format!("stats read: {e}"))?;
+    let snap = stats.read(&queries).map_err(|source| ConnError::StatsRead { what: "read", source })?;
     // A missing entry (no VIP created yet registers none) counts as 0.
     let counter = |i: usize| snap.counter(i).unwrap_or(0);
     Ok(rows

@@ -230,12 +230,12 @@ impl Worker {
             self.next_ping = now + self.opts.ping;
             let alive = self.conn.as_mut().map(|c| c.check_alive()).unwrap_or(Ok(()));
             if let Err(reason) = alive {
-                self.disconnect(&reason);
+                self.disconnect(&reason.to_string());
                 return;
             }
             let stall = self.opts.ping * 3;
             if let Some(Err(reason)) = self.stats.as_mut().map(|s| s.check_alive(stall)) {
-                self.disconnect_stats(&reason);
+                self.disconnect_stats(&reason.to_string());
             }
         }
         if self.stats.is_none() && now >= self.next_stats_connect {
@@ -325,7 +325,8 @@ impl Worker {
                 // Ready once VPP holds what maglevd wants, not before.
                 self.publish_ready();
             }
-            Err(reason) => {
+            Err(e) => {
+                let reason = e.to_string();
                 if reason != self.last_failure {
                     warn!(
                         "vpp-connect-failed reason={} retry-in={}s",
@@ -379,7 +380,8 @@ impl Worker {
                 self.stats = Some(stats);
                 self.next_counters = Instant::now();
             }
-            Err(reason) => {
+            Err(e) => {
+                let reason = e.to_string();
                 if reason != self.last_stats_failure {
                     warn!(
                         "vpp-stats-connect-failed reason={} retry-in={}s detail={}",
@@ -756,8 +758,9 @@ impl Worker {
                 Ok(rows)
             }
             Err(e) => {
-                self.disconnect_stats(&e);
-                Err(VppError::Disconnected(e))
+                let reason = e.to_string();
+                self.disconnect_stats(&reason);
+                Err(VppError::Disconnected(reason))
             }
         }
     }
