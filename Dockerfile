@@ -9,9 +9,10 @@
 # docs/user-guide.md.
 
 FROM rust:1-bookworm AS build
-# gRPC's C core (grpcio-sys) is built from source with CMake and g++.
+# gRPC's C core (grpcio-sys) is built from source with CMake and g++, its
+# TLS on Debian's OpenSSL.
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends cmake g++ \
+    && apt-get install -y --no-install-recommends cmake g++ libssl-dev \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
@@ -26,7 +27,7 @@ RUN cargo build --release --locked -p maglevd -p maglevc \
 
 FROM debian:bookworm-slim
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends ca-certificates \
+    && apt-get install -y --no-install-recommends ca-certificates libssl3 \
     && rm -rf /var/lib/apt/lists/* \
     && groupadd --system maglevd \
     && useradd --system --gid maglevd --home-dir /nonexistent --no-create-home \

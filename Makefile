@@ -31,8 +31,9 @@ define install-missing
 	fi
 endef
 
-# grpcio-sys builds gRPC's C core with cmake and a C++ compiler.
-BUILD_DEBS := cmake g++ make
+# grpcio-sys builds gRPC's C core with cmake and a C++ compiler, and links
+# its TLS against Debian's OpenSSL.
+BUILD_DEBS := cmake g++ make libssl-dev
 
 build-deps:
 	$(call install-missing,$(BUILD_DEBS))
@@ -127,12 +128,17 @@ fuzz-api:
 .PHONY: pkg-deps pkg-deb pkg-check
 
 PKG_ARCHES ?= amd64 arm64
-PKG_DEBS := dpkg-dev lintian groff file systemd adduser cmake g++ \
+PKG_DEBS := dpkg-dev lintian groff file systemd adduser cmake g++ libssl-dev \
 	gcc-aarch64-linux-gnu g++-aarch64-linux-gnu qemu-user-static
 
 # Installs the packaging tools that are missing (Debian, as root).
 pkg-deps:
 	$(call install-missing,$(PKG_DEBS))
+	@# The arm64 build links OpenSSL for arm64: Debian's multiarch package.
+	@if echo " $(PKG_ARCHES) " | grep -q ' arm64 ' && ! dpkg --print-foreign-architectures | grep -qx arm64; then \
+		dpkg --add-architecture arm64; \
+	fi
+	$(if $(filter arm64,$(PKG_ARCHES)),$(call install-missing,libssl-dev:arm64))
 	@if echo " $(PKG_ARCHES) " | grep -q ' arm64 ' && command -v rustup >/dev/null; then \
 		rustup target add aarch64-unknown-linux-gnu; \
 	fi

@@ -79,6 +79,9 @@ else
 		command -v "$tool" >/dev/null ||
 			missing "$tool not found; install gcc-$GNU_TRIPLET and g++-$GNU_TRIPLET"
 	done
+	# grpcio-sys links gRPC's TLS against the target's OpenSSL.
+	[ -e "/usr/lib/$GNU_TRIPLET/libssl.so" ] ||
+		missing "OpenSSL for $ARCH is not installed; run: dpkg --add-architecture $ARCH && apt-get update && apt-get install libssl-dev:$ARCH"
 	sysroot=$(rustc --print sysroot)
 	[ -d "$sysroot/lib/rustlib/$RUST_TARGET/lib" ] ||
 		missing "the Rust standard library for $RUST_TARGET is not installed in $sysroot; run: rustup target add $RUST_TARGET"

@@ -15,3 +15,10 @@ set(CMAKE_FIND_ROOT_PATH_MODE_PROGRAM NEVER)
 set(CMAKE_FIND_ROOT_PATH_MODE_LIBRARY BOTH)
 set(CMAKE_FIND_ROOT_PATH_MODE_INCLUDE BOTH)
 set(CMAKE_FIND_ROOT_PATH_MODE_PACKAGE BOTH)
+# gRPC's TLS links the target's OpenSSL: Debian's multiarch libssl-dev:arm64
+# (make pkg-deps installs it). Named here so that CMake cannot pick the
+# build machine's, and as cache entries because grpcio-sys reads the
+# library paths back from CMakeCache.txt.
+set(OPENSSL_INCLUDE_DIR /usr/include CACHE PATH "")
+set(OPENSSL_SSL_LIBRARY /usr/lib/aarch64-linux-gnu/libssl.so CACHE FILEPATH "")
+set(OPENSSL_CRYPTO_LIBRARY /usr/lib/aarch64-linux-gnu/libcrypto.so CACHE FILEPATH "")

@@ -1,11 +1,34 @@
 //! The connection to maglevd and the plain error messages of failed calls.
 
 use std::fmt;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use grpcio::{CallOption, ChannelBuilder, EnvBuilder, Environment};
+use grpcio::{CallOption, ChannelBuilder, ChannelCredentialsBuilder, EnvBuilder, Environment};
 use maglev_proto::maglev_grpc::MaglevClient;
+
+/// The bundle Debian's ca-certificates maintains: the CA of maglevd's
+/// certificate when `--tls-ca` is not given.
+const SYSTEM_ROOTS: &str = "/etc/ssl/certs/ca-certificates.crt";
+
+/// TLS to a TCP address: whom to trust, and our own certificate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientTls {
+    /// The CA of maglevd's certificate; `None`: the system roots.
+    pub ca: Option<PathBuf>,
+    /// Our certificate chain and private key, for maglevd's mTLS.
+    pub cert: Option<(PathBuf, PathBuf)>,
+}
+
+fn read_pem(what: &str, path: &Path) -> Result<Vec<u8>, String> {
+    let bytes = std::fs::read(path).map_err(|e| format!("cannot read the {what} {}: {e}", path.display()))?;
+    // grpcio passes PEM text to C as a NUL-terminated string.
+    if bytes.contains(&0) || !bytes.windows(11).any(|w| w == b"-----BEGIN ") {
+        return Err(format!("the {what} {} is not a PEM file", path.display()));
+    }
+    Ok(bytes)
+}
 
 /// Unary calls give up after this long.
 const CALL_TIMEOUT: Duration = Duration::from_secs(15);
@@ -35,7 +58,15 @@ impl CallError {
         match e {
             grpcio::Error::RpcFailure(s) => {
                 let msg = s.message().to_string();
-                if s.code() == grpcio::RpcStatusCode::UNAVAILABLE && msg.contains("Permission denied") {
+                let handshake = msg.contains("andshake") || msg.contains("SSL") || msg.contains("ssl");
+                if s.code() == grpcio::RpcStatusCode::UNAVAILABLE && handshake {
+                    CallError::new(format!(
+                        "cannot connect to maglevd at {server}: the TLS handshake failed ({}); check \
+                         --tls-ca, and that --tls-cert is signed by maglevd's client CA",
+                        first_line(&msg)
+                    ))
+                } else if s.code() == grpcio::RpcStatusCode::UNAVAILABLE && msg.contains("Permission denied")
+                {
                     CallError::new(format!(
                         "cannot connect to maglevd at {server}: permission denied (only root and the members \
                          of group maglevd may use its socket: ask for `adduser $USER maglevd`, then log in again)"
@@ -68,15 +99,35 @@ fn first_line(s: &str) -> &str {
 pub struct Client {
     pub api: MaglevClient,
     pub server: String,
+    /// Whether the connection uses TLS, and a client certificate (for the
+    /// hints of errors).
+    pub tls: bool,
+    pub client_cert: bool,
     _env: Arc<Environment>,
 }
 
 impl Client {
-    /// Connects lazily: the first call reports an unreachable server.
-    pub fn connect(server: &str) -> Client {
+    /// Connects lazily: the first call reports an unreachable server. Fails
+    /// only when a TLS file cannot be read.
+    pub fn connect(server: &str, tls: Option<&ClientTls>) -> Result<Client, String> {
         let env = Arc::new(EnvBuilder::new().cq_count(1).name_prefix("maglevc-grpc").build());
-        let channel = ChannelBuilder::new(env.clone()).connect(server);
-        Client { api: MaglevClient::new(channel), server: server.to_string(), _env: env }
+        let mut builder = ChannelBuilder::new(env.clone());
+        if let Some(t) = tls {
+            let ca = t.ca.clone().unwrap_or_else(|| PathBuf::from(SYSTEM_ROOTS));
+            let mut creds = ChannelCredentialsBuilder::new().root_cert(read_pem("TLS CA", &ca)?);
+            if let Some((cert, key)) = &t.cert {
+                creds = creds.cert(read_pem("TLS certificate", cert)?, read_pem("TLS key", key)?);
+            }
+            builder = builder.set_credentials(creds.build());
+        }
+        let channel = builder.connect(server);
+        Ok(Client {
+            api: MaglevClient::new(channel),
+            server: server.to_string(),
+            tls: tls.is_some(),
+            client_cert: tls.is_some_and(|t| t.cert.is_some()),
+            _env: env,
+        })
     }
 
     /// Leaves the channel and its environment to the process exit instead
@@ -99,6 +150,19 @@ impl Client {
 
     /// Maps a call's error to a plain message.
     pub fn err(&self, e: grpcio::Error) -> CallError {
-        CallError::from_grpc(e, &self.server)
+        let mut err = CallError::from_grpc(e, &self.server);
+        // A plaintext client at a TLS port, or a client without the
+        // certificate maglevd requires, sees only a closed connection.
+        if !self.server.starts_with("unix:") && err.message.starts_with("cannot connect") {
+            if !self.tls {
+                err.message.push_str(
+                    " (if maglevd serves TLS there, connect with --tls-ca, --tls-cert and --tls-key)",
+                );
+            } else if !self.client_cert {
+                err.message
+                    .push_str(" (if maglevd requires a client certificate, give --tls-cert and --tls-key)");
+            }
+        }
+        err
     }
 }

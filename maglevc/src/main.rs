@@ -14,7 +14,7 @@ mod watch;
 
 use std::process::ExitCode;
 
-use client::Client;
+use client::{Client, ClientTls};
 use format::Style;
 
 /// maglevd's default: a local socket for root and group maglevd.
@@ -26,6 +26,10 @@ usage: maglevc [--server ADDR] [--color[=BOOL]] [COMMAND...]
   --server ADDR   maglevd's gRPC address: unix:/path or host:port
                   (env MAGLEV_SERVER; default unix:/run/vpp-maglev/maglevd.sock,
                   usable by root and the members of group maglevd)
+  --tls-ca PATH   TLS to a TCP address: the CA of maglevd's certificate
+                  (env MAGLEV_TLS_CA; default the system roots)
+  --tls-cert PATH our client certificate (env MAGLEV_TLS_CERT)
+  --tls-key PATH  its private key (env MAGLEV_TLS_KEY)
   --color[=BOOL]  colour the output (default: on in the shell, off otherwise)
   -h, --help      this help
 
@@ -44,6 +48,7 @@ possible next words, Tab completes). Commands:
 #[derive(Debug, PartialEq, Eq)]
 struct Args {
     server: String,
+    tls: Option<ClientTls>,
     color: Option<bool>,
     command: Vec<String>,
     help: bool,
@@ -57,10 +62,14 @@ fn parse_bool(s: &str) -> Result<bool, String> {
     }
 }
 
-fn parse_args(argv: Vec<String>, env_server: Option<String>) -> Result<Args, String> {
+fn parse_args(argv: Vec<String>, env: impl Fn(&str) -> Option<String>) -> Result<Args, String> {
     use lexopt::prelude::*;
+    let env = |key: &str| env(key).filter(|v| !v.is_empty());
+    let (mut tls_ca, mut tls_cert, mut tls_key) =
+        (env("MAGLEV_TLS_CA"), env("MAGLEV_TLS_CERT"), env("MAGLEV_TLS_KEY"));
     let mut args = Args {
-        server: env_server.filter(|s| !s.is_empty()).unwrap_or_else(|| DEFAULT_SERVER.to_string()),
+        server: env("MAGLEV_SERVER").unwrap_or_else(|| DEFAULT_SERVER.to_string()),
+        tls: None,
         color: None,
         command: Vec::new(),
         help: false,
@@ -70,6 +79,15 @@ fn parse_args(argv: Vec<String>, env_server: Option<String>) -> Result<Args, Str
         match arg {
             Long("server") => {
                 args.server = p.value().map_err(|e| e.to_string())?.string().map_err(|e| e.to_string())?
+            }
+            Long("tls-ca") => {
+                tls_ca = Some(p.value().map_err(|e| e.to_string())?.string().map_err(|e| e.to_string())?)
+            }
+            Long("tls-cert") => {
+                tls_cert = Some(p.value().map_err(|e| e.to_string())?.string().map_err(|e| e.to_string())?)
+            }
+            Long("tls-key") => {
+                tls_key = Some(p.value().map_err(|e| e.to_string())?.string().map_err(|e| e.to_string())?)
             }
             Long("color") | Long("colour") => {
                 args.color = Some(match p.optional_value() {
@@ -88,11 +106,26 @@ fn parse_args(argv: Vec<String>, env_server: Option<String>) -> Result<Args, Str
             other => return Err(other.unexpected().to_string()),
         }
     }
+    args.tls = match (tls_ca, tls_cert, tls_key) {
+        (None, None, None) => None,
+        (ca, Some(cert), Some(key)) => {
+            Some(ClientTls { ca: ca.map(Into::into), cert: Some((cert.into(), key.into())) })
+        }
+        (ca @ Some(_), None, None) => Some(ClientTls { ca: ca.map(Into::into), cert: None }),
+        (_, Some(_), None) => return Err("--tls-cert needs --tls-key".into()),
+        (_, None, Some(_)) => return Err("--tls-key needs --tls-cert".into()),
+    };
+    if args.tls.is_some() && args.server.starts_with("unix:") {
+        return Err(format!(
+            "--tls-* options are for a TCP address, not {}: give --server host:port",
+            args.server
+        ));
+    }
     Ok(args)
 }
 
 fn main() -> ExitCode {
-    let args = match parse_args(std::env::args().skip(1).collect(), std::env::var("MAGLEV_SERVER").ok()) {
+    let args = match parse_args(std::env::args().skip(1).collect(), |k| std::env::var(k).ok()) {
         Ok(a) => a,
         Err(e) => {
             eprintln!("maglevc: {e}\n\n{USAGE}");
@@ -103,7 +136,13 @@ fn main() -> ExitCode {
         print!("{USAGE}");
         return ExitCode::SUCCESS;
     }
-    let client = Client::connect(&args.server);
+    let client = match Client::connect(&args.server, args.tls.as_ref()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("maglevc: {e}");
+            return ExitCode::from(2);
+        }
+    };
     // Kept until the end and never torn down (see `leave_to_exit`): every
     // clone shares one channel.
     let exiting = client.clone();
@@ -141,7 +180,7 @@ mod tests {
     use super::*;
 
     fn args(v: &[&str]) -> Result<Args, String> {
-        parse_args(v.iter().map(|s| s.to_string()).collect(), None)
+        parse_args(v.iter().map(|s| s.to_string()).collect(), |_| None)
     }
 
     #[test]
@@ -158,9 +197,30 @@ mod tests {
 
     #[test]
     fn env_server_is_the_default_and_the_flag_wins() {
-        let a = parse_args(vec![], Some("10.0.0.1:1".into())).unwrap();
+        let env = |k: &str| (k == "MAGLEV_SERVER").then(|| "10.0.0.1:1".to_string());
+        let a = parse_args(vec![], env).unwrap();
         assert_eq!(a.server, "10.0.0.1:1");
-        let a = parse_args(vec!["--server".into(), "x:1".into()], Some("10.0.0.1:1".into())).unwrap();
+        let a = parse_args(vec!["--server".into(), "x:1".into()], env).unwrap();
         assert_eq!(a.server, "x:1");
+    }
+
+    #[test]
+    fn tls_options_from_flags_and_env() {
+        let a = args(&["--server", "h:1", "--tls-ca", "/ca", "--tls-cert", "/c", "--tls-key", "/k"]).unwrap();
+        let tls = a.tls.expect("tls");
+        assert_eq!(tls.ca, Some("/ca".into()));
+        assert_eq!(tls.cert, Some(("/c".into(), "/k".into())));
+        let env = |k: &str| match k {
+            "MAGLEV_SERVER" => Some("h:1".to_string()),
+            "MAGLEV_TLS_CERT" => Some("/c".to_string()),
+            "MAGLEV_TLS_KEY" => Some("/k".to_string()),
+            _ => None,
+        };
+        let tls = parse_args(vec![], env).unwrap().tls.expect("tls from the environment");
+        assert_eq!((tls.ca, tls.cert.is_some()), (None, true));
+        assert!(args(&["--server", "h:1", "--tls-cert", "/c"]).is_err());
+        assert!(args(&["--server", "h:1", "--tls-key", "/k"]).is_err());
+        assert!(args(&["--tls-ca", "/ca"]).is_err(), "TLS to the default unix socket");
+        assert_eq!(args(&[]).unwrap().tls, None);
     }
 }

@@ -39,7 +39,7 @@ pub fn main() -> i32 {
             0
         }
         Ok(Action::Run(opts)) if opts.check => check(&opts),
-        Ok(Action::Run(opts)) => run(opts),
+        Ok(Action::Run(opts)) => run(*opts),
     }
 }
 
@@ -164,6 +164,7 @@ fn run(opts: Options) -> i32 {
             addr: opts.grpc_addr.clone(),
             socket_group: opts.grpc_socket_group.clone(),
             insecure_remote: opts.grpc_insecure_remote,
+            tls: opts.grpc_tls.clone(),
             reflection: opts.reflection,
             version: VersionInfo {
                 version: VERSION.into(),

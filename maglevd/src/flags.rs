@@ -7,6 +7,7 @@ use std::path::PathBuf;
 
 use log::LevelFilter;
 
+use crate::grpc::tls::GrpcTls;
 use crate::logging::parse_level;
 
 pub const USAGE: &str = "\
@@ -19,7 +20,14 @@ options (environment variable in brackets):
   --grpc-socket-group GROUP
                          group that may use the gRPC socket (mode 0660)
                          [MAGLEV_GRPC_SOCKET_GROUP] (default maglevd, if it exists)
-  --grpc-insecure-remote serve plaintext gRPC on a non-loopback TCP address
+  --grpc-tls-cert PATH   TLS certificate chain (PEM) of a TCP listener [MAGLEV_GRPC_TLS_CERT]
+  --grpc-tls-key PATH    its private key (PEM) [MAGLEV_GRPC_TLS_KEY]
+  --grpc-tls-client-ca PATH
+                         CA of the client certificates (PEM): mTLS [MAGLEV_GRPC_TLS_CLIENT_CA]
+  --grpc-tls-require-client-cert BOOL
+                         refuse clients without such a certificate
+                         [MAGLEV_GRPC_TLS_REQUIRE_CLIENT_CERT] (default true with a client CA)
+  --grpc-insecure-remote serve gRPC without mTLS on a non-loopback TCP address
                          (refused otherwise) [MAGLEV_GRPC_INSECURE_REMOTE]
   --metrics-addr ADDR    /metrics and status page address; empty disables [MAGLEV_METRICS_ADDR]
                          (default :9091)
@@ -46,6 +54,8 @@ pub struct Options {
     /// `None`: the default group, used only when it exists.
     pub grpc_socket_group: Option<String>,
     pub grpc_insecure_remote: bool,
+    /// TLS on a TCP gRPC listener.
+    pub grpc_tls: Option<GrpcTls>,
     pub metrics_addr: String,
     pub vpp_api_addr: String,
     pub vpp_stats_addr: String,
@@ -58,7 +68,7 @@ pub struct Options {
 /// What the command line asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
-    Run(Options),
+    Run(Box<Options>),
     Help,
     Version,
 }
@@ -89,6 +99,10 @@ pub fn parse(
     let mut grpc_addr = None;
     let mut grpc_socket_group = None;
     let mut grpc_insecure_remote = None;
+    let mut tls_cert = None;
+    let mut tls_key = None;
+    let mut tls_client_ca = None;
+    let mut tls_require = None;
     let mut metrics_addr = None;
     let mut vpp_api_addr = None;
     let mut vpp_stats_addr = None;
@@ -107,6 +121,14 @@ pub fn parse(
                 grpc_socket_group = Some(parser.value().map_err(err)?.string().map_err(err)?)
             }
             Long("grpc-insecure-remote") => grpc_insecure_remote = Some(true),
+            Long("grpc-tls-cert") => tls_cert = Some(parser.value().map_err(err)?.string().map_err(err)?),
+            Long("grpc-tls-key") => tls_key = Some(parser.value().map_err(err)?.string().map_err(err)?),
+            Long("grpc-tls-client-ca") => {
+                tls_client_ca = Some(parser.value().map_err(err)?.string().map_err(err)?)
+            }
+            Long("grpc-tls-require-client-cert") => {
+                tls_require = Some(parser.value().map_err(err)?.string().map_err(err)?)
+            }
             Long("metrics-addr") => metrics_addr = Some(parser.value().map_err(err)?.string().map_err(err)?),
             Long("vpp-api-addr") => vpp_api_addr = Some(parser.value().map_err(err)?.string().map_err(err)?),
             Long("vpp-stats-addr") => {
@@ -148,7 +170,13 @@ pub fn parse(
             })?,
         },
     };
-    Ok(Action::Run(Options {
+    let grpc_tls = grpc_tls(
+        tls_cert.or_else(|| env("MAGLEV_GRPC_TLS_CERT")).filter(|v| !v.is_empty()),
+        tls_key.or_else(|| env("MAGLEV_GRPC_TLS_KEY")).filter(|v| !v.is_empty()),
+        tls_client_ca.or_else(|| env("MAGLEV_GRPC_TLS_CLIENT_CA")).filter(|v| !v.is_empty()),
+        tls_require.or_else(|| env("MAGLEV_GRPC_TLS_REQUIRE_CLIENT_CERT")).filter(|v| !v.is_empty()),
+    )?;
+    Ok(Action::Run(Box::new(Options {
         config: PathBuf::from(
             config.unwrap_or_else(|| env_or("MAGLEV_CONFIG", "/etc/vpp-maglev/maglev.yaml")),
         ),
@@ -157,6 +185,7 @@ pub fn parse(
             .or_else(|| env("MAGLEV_GRPC_SOCKET_GROUP"))
             .filter(|g| !g.is_empty()),
         grpc_insecure_remote,
+        grpc_tls,
         metrics_addr: metrics_addr.unwrap_or_else(|| env_or("MAGLEV_METRICS_ADDR", ":9091")),
         vpp_api_addr: vpp_api_addr.unwrap_or_else(|| env_or("MAGLEV_VPP_API_ADDR", "/run/vpp/api.sock")),
         vpp_stats_addr: vpp_stats_addr
@@ -165,7 +194,49 @@ pub fn parse(
         reflection,
         max_watch_streams,
         check,
-    }))
+    })))
+}
+
+/// The TLS options as one setting: a certificate needs its key, a client
+/// CA needs a certificate, and requiring client certificates needs a CA
+/// to check them against.
+fn grpc_tls(
+    cert: Option<String>,
+    key: Option<String>,
+    client_ca: Option<String>,
+    require: Option<String>,
+) -> Result<Option<GrpcTls>, FlagError> {
+    let require = match require {
+        None => None,
+        Some(v) => Some(parse_bool(&v).ok_or_else(|| {
+            FlagError(format!("invalid value {v:?} for --grpc-tls-require-client-cert: use true or false"))
+        })?),
+    };
+    match (cert, key) {
+        (Some(cert), Some(key)) => {
+            if require == Some(true) && client_ca.is_none() {
+                return Err(FlagError(
+                    "--grpc-tls-require-client-cert needs --grpc-tls-client-ca, the CA that signs \
+                     the client certificates"
+                        .into(),
+                ));
+            }
+            let require_client_cert = require.unwrap_or(client_ca.is_some());
+            Ok(Some(GrpcTls {
+                cert: cert.into(),
+                key: key.into(),
+                client_ca: client_ca.map(PathBuf::from),
+                require_client_cert,
+            }))
+        }
+        (None, None) if client_ca.is_none() && require.is_none() => Ok(None),
+        (None, None) => Err(FlagError(
+            "--grpc-tls-client-ca and --grpc-tls-require-client-cert need --grpc-tls-cert and --grpc-tls-key"
+                .into(),
+        )),
+        (Some(_), None) => Err(FlagError("--grpc-tls-cert needs --grpc-tls-key".into())),
+        (None, Some(_)) => Err(FlagError("--grpc-tls-key needs --grpc-tls-cert".into())),
+    }
 }
 
 fn parse_bool(s: &str) -> Option<bool> {
@@ -189,7 +260,7 @@ mod tests {
 
     fn opts(args: &[&str], env: &[(&str, &str)]) -> Options {
         match run(args, env) {
-            Ok(Action::Run(o)) => o,
+            Ok(Action::Run(o)) => *o,
             other => panic!("expected options, got {other:?}"),
         }
     }
@@ -231,6 +302,36 @@ mod tests {
         assert_eq!(o.grpc_socket_group.as_deref(), Some("netops"));
         assert!(o.grpc_insecure_remote);
         assert!(run(&[], &[("MAGLEV_GRPC_INSECURE_REMOTE", "perhaps")]).is_err());
+    }
+
+    #[test]
+    fn tls_options_make_one_setting() {
+        assert_eq!(opts(&[], &[]).grpc_tls, None);
+        let o = opts(&["--grpc-tls-cert", "/c.pem", "--grpc-tls-key", "/k.pem"], &[]);
+        let tls = o.grpc_tls.expect("tls");
+        assert!(tls.client_ca.is_none() && !tls.require_client_cert);
+        let o = opts(
+            &["--grpc-tls-cert", "/c.pem", "--grpc-tls-client-ca", "/ca.pem"],
+            &[("MAGLEV_GRPC_TLS_KEY", "/k.pem")],
+        );
+        let tls = o.grpc_tls.expect("tls");
+        assert_eq!(tls.key, PathBuf::from("/k.pem"));
+        assert!(tls.require_client_cert, "on by default with a client CA");
+        assert!(tls.authenticates_clients());
+        let o = opts(
+            &["--grpc-tls-cert=/c", "--grpc-tls-key=/k", "--grpc-tls-client-ca=/ca"],
+            &[("MAGLEV_GRPC_TLS_REQUIRE_CLIENT_CERT", "false")],
+        );
+        assert!(!o.grpc_tls.expect("tls").require_client_cert);
+        for bad in [
+            &["--grpc-tls-cert", "/c"][..],
+            &["--grpc-tls-key", "/k"],
+            &["--grpc-tls-client-ca", "/ca"],
+            &["--grpc-tls-cert=/c", "--grpc-tls-key=/k", "--grpc-tls-require-client-cert=true"],
+            &["--grpc-tls-cert=/c", "--grpc-tls-key=/k", "--grpc-tls-require-client-cert=maybe"],
+        ] {
+            assert!(run(bad, &[]).is_err(), "{bad:?} accepted");
+        }
     }
 
     #[test]

@@ -12,6 +12,7 @@ pub mod metrics;
 pub mod netns;
 pub mod nginx;
 pub mod pg;
+pub mod pki;
 pub mod process;
 pub mod python;
 pub mod scripted;

@@ -25,6 +25,9 @@ pub struct MaglevdOpts {
     pub extra_args: Vec<String>,
     /// Extra environment variables.
     pub env: Vec<(String, String)>,
+    /// `--grpc-addr`; `None`: a socket in the temp dir. With a TCP port 0
+    /// `Maglevd::grpc_addr` becomes 127.0.0.1 and the port bound.
+    pub grpc_addr: Option<String>,
 }
 
 impl Default for MaglevdOpts {
@@ -36,6 +39,7 @@ impl Default for MaglevdOpts {
             metrics_addr: String::new(),
             extra_args: vec![],
             env: vec![],
+            grpc_addr: None,
         }
     }
 }
@@ -45,7 +49,8 @@ impl Maglevd {
     pub fn start(config_yaml: &str, opts: MaglevdOpts) -> Maglevd {
         let dir = TempDir::new("maglevd");
         let config = dir.write("maglev.yaml", config_yaml);
-        let grpc_addr = format!("unix:{}", dir.join("grpc.sock").display());
+        let grpc_addr =
+            opts.grpc_addr.clone().unwrap_or_else(|| format!("unix:{}", dir.join("grpc.sock").display()));
         let mut args: Vec<String> = vec![
             "--config".into(),
             config.display().to_string(),
@@ -64,6 +69,17 @@ impl Maglevd {
         let env: Vec<(&str, &str)> = opts.env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
         let daemon = Daemon::start_with_env(&bin("maglevd"), &args, &env);
         daemon.wait_for(&["ready"], std::time::Duration::from_secs(20));
+        let grpc_addr = if grpc_addr.starts_with("unix:") {
+            grpc_addr
+        } else {
+            let line = daemon.wait_for(&["grpc-listen"], std::time::Duration::from_secs(1));
+            let port = line
+                .text
+                .split_whitespace()
+                .find_map(|f| f.strip_prefix("port="))
+                .unwrap_or_else(|| panic!("no port in {:?}", line.text));
+            format!("127.0.0.1:{port}")
+        };
         Maglevd { dir, config, daemon, grpc_addr }
     }
 

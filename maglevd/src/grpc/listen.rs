@@ -2,9 +2,10 @@
 //!
 //! The API can change what VPP forwards, so access to it is access to the
 //! load balancer. The default is a local socket that only root, maglevd's
-//! user and the members of group `maglevd` can open (as birdc's socket);
-//! plaintext TCP is served only on loopback addresses unless the operator
-//! says otherwise explicitly.
+//! user and the members of group `maglevd` can open (as birdc's socket).
+//! A TCP address that other hosts can reach is served only with mTLS
+//! (clients must show a certificate of the client CA) unless the operator
+//! accepts an unprotected API explicitly.
 
 use std::fmt;
 use std::io;
@@ -15,6 +16,7 @@ use std::path::{Path, PathBuf};
 use log::warn;
 use nix::unistd::{chown, Group};
 
+use super::tls::GrpcTls;
 use crate::logging::Value;
 
 /// The group whose members may use the local socket, when none is given.
@@ -41,8 +43,10 @@ pub enum ListenAddr {
 pub enum ListenError {
     /// The address is neither `unix:/path` nor `host:port`.
     BadAddr { addr: String, detail: String },
-    /// Plaintext TCP on an address other hosts may reach.
-    InsecureRemote { addr: String },
+    /// TCP without client certificates on an address other hosts may reach.
+    InsecureRemote { addr: String, tls: bool },
+    /// TLS options with a unix socket.
+    TlsOnUnix { addr: String },
     /// The socket's directory could not be created.
     SocketDir { dir: PathBuf, source: io::Error },
     /// `--grpc-socket-group` names a group that does not exist.
@@ -57,12 +61,20 @@ impl fmt::Display for ListenError {
             ListenError::BadAddr { addr, detail } => {
                 write!(f, "invalid --grpc-addr {addr:?}: {detail}; use unix:/path, host:port or :port")
             }
-            ListenError::InsecureRemote { addr } => write!(
+            ListenError::InsecureRemote { addr, tls } => write!(
                 f,
-                "refusing to serve the gRPC API in plaintext on {addr}, which is not a loopback address: \
-                 whoever reaches it could change backends and reload the config. Use the local socket \
-                 (unix:/run/vpp-maglev/maglevd.sock, the default) or a loopback address, or pass \
-                 --grpc-insecure-remote to accept an unprotected API explicitly"
+                "refusing to serve the gRPC API {} on {addr}, which is not a loopback address: \
+                 whoever reaches it could change backends and reload the config. Enable mTLS \
+                 (--grpc-tls-cert, --grpc-tls-key and --grpc-tls-client-ca: clients then need a \
+                 certificate of that CA), use the local socket (unix:/run/vpp-maglev/maglevd.sock, \
+                 the default) or a loopback address, or pass --grpc-insecure-remote to accept an \
+                 unprotected API explicitly",
+                if *tls { "without client certificates" } else { "in plaintext" }
+            ),
+            ListenError::TlsOnUnix { addr } => write!(
+                f,
+                "--grpc-tls-* options are for TCP listeners, not {addr}: a local socket is guarded by \
+                 its mode and group"
             ),
             ListenError::SocketDir { dir, source } => {
                 write!(f, "cannot create {} for the gRPC socket: {source}", dir.display())
@@ -127,11 +139,23 @@ pub fn is_loopback(host: &str, port: u16) -> bool {
     }
 }
 
-/// Refuses plaintext TCP on a non-loopback address unless `insecure_remote`.
-pub fn check_plaintext(addr: &ListenAddr, given: &str, insecure_remote: bool) -> Result<(), ListenError> {
+/// Refuses a TCP listener that other hosts can reach unless it
+/// authenticates clients (mTLS) or `insecure_remote` says so, and TLS
+/// options on a unix socket.
+pub fn check_exposure(
+    addr: &ListenAddr,
+    given: &str,
+    tls: Option<&GrpcTls>,
+    insecure_remote: bool,
+) -> Result<(), ListenError> {
     match addr {
-        ListenAddr::Tcp { host, port, .. } if !insecure_remote && !is_loopback(host, *port) => {
-            Err(ListenError::InsecureRemote { addr: given.to_string() })
+        ListenAddr::Unix(_) if tls.is_some() => Err(ListenError::TlsOnUnix { addr: given.to_string() }),
+        ListenAddr::Tcp { host, port, .. }
+            if !insecure_remote
+                && !tls.is_some_and(GrpcTls::authenticates_clients)
+                && !is_loopback(host, *port) =>
+        {
+            Err(ListenError::InsecureRemote { addr: given.to_string(), tls: tls.is_some() })
         }
         _ => Ok(()),
     }
@@ -216,12 +240,27 @@ mod tests {
     }
 
     #[test]
-    fn plaintext_on_a_remote_address_needs_the_override() {
+    fn a_remote_address_needs_mtls_or_the_override() {
         let any = parse(":9090").unwrap();
-        let err = check_plaintext(&any, ":9090", false).unwrap_err();
-        assert!(err.to_string().contains("--grpc-insecure-remote"), "{err}");
-        assert!(check_plaintext(&any, ":9090", true).is_ok());
-        assert!(check_plaintext(&parse("127.0.0.1:9090").unwrap(), "", false).is_ok());
-        assert!(check_plaintext(&parse("unix:/x").unwrap(), "", false).is_ok());
+        let err = check_exposure(&any, ":9090", None, false).unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("in plaintext") && text.contains("--grpc-insecure-remote"), "{text}");
+        assert!(text.contains("--grpc-tls-client-ca"), "{text}");
+        assert!(check_exposure(&any, ":9090", None, true).is_ok());
+        assert!(check_exposure(&parse("127.0.0.1:9090").unwrap(), "", None, false).is_ok());
+        assert!(check_exposure(&parse("unix:/x").unwrap(), "", None, false).is_ok());
+
+        let mtls = GrpcTls {
+            cert: "/c".into(),
+            key: "/k".into(),
+            client_ca: Some("/ca".into()),
+            require_client_cert: true,
+        };
+        assert!(check_exposure(&any, ":9090", Some(&mtls), false).is_ok());
+        let optional = GrpcTls { require_client_cert: false, ..mtls.clone() };
+        let err = check_exposure(&any, ":9090", Some(&optional), false).unwrap_err();
+        assert!(err.to_string().contains("without client certificates"), "{err}");
+        let err = check_exposure(&parse("unix:/x").unwrap(), "unix:/x", Some(&mtls), false).unwrap_err();
+        assert!(err.to_string().contains("for TCP listeners"), "{err}");
     }
 }

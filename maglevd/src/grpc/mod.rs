@@ -14,6 +14,7 @@ pub mod listen;
 pub mod reflection;
 pub mod service;
 pub mod stream;
+pub mod tls;
 pub mod vpp;
 mod vpp_handle;
 pub mod watch;
@@ -46,6 +47,8 @@ pub struct GrpcOptions {
     pub socket_group: Option<String>,
     /// Serve plaintext on a TCP address that is not a loopback one.
     pub insecure_remote: bool,
+    /// TLS (and client certificates) on a TCP listener.
+    pub tls: Option<tls::GrpcTls>,
     /// Serve `grpc.reflection.v1` and `v1alpha`.
     pub reflection: bool,
     pub version: VersionInfo,
@@ -76,6 +79,8 @@ pub enum GrpcError {
     Bind { addr: String, source: grpcio::Error },
     /// The address is refused, or the socket could not be prepared.
     Listen(listen::ListenError),
+    /// A TLS file is missing or wrong.
+    Tls(tls::TlsError),
 }
 
 impl fmt::Display for GrpcError {
@@ -88,6 +93,7 @@ impl fmt::Display for GrpcError {
                 "cannot listen for gRPC on {addr}: {source} (is the address in use, or not local? check --grpc-addr)"
             ),
             GrpcError::Listen(e) => write!(f, "{e}"),
+            GrpcError::Tls(e) => write!(f, "{e}"),
         }
     }
 }
@@ -118,7 +124,12 @@ fn service_names(reflection: bool) -> Vec<String> {
 /// Builds, binds and starts the server.
 pub fn start(checker: CheckerHandle, opts: GrpcOptions) -> Result<GrpcServer, GrpcError> {
     let listen_addr = listen::parse(&opts.addr).map_err(GrpcError::Listen)?;
-    listen::check_plaintext(&listen_addr, &opts.addr, opts.insecure_remote).map_err(GrpcError::Listen)?;
+    listen::check_exposure(&listen_addr, &opts.addr, opts.tls.as_ref(), opts.insecure_remote)
+        .map_err(GrpcError::Listen)?;
+    let credentials = match &opts.tls {
+        Some(t) => tls::server_credentials(t).map_err(GrpcError::Tls)?,
+        None => ServerCredentials::insecure(),
+    };
     let env = Arc::new(EnvBuilder::new().cq_count(CQ_THREADS).name_prefix("grpc-cq").build());
     let (shutdown_tx, shutdown_rx) = crossbeam_channel::bounded::<()>(0);
     let health = opts.health;
@@ -172,7 +183,7 @@ pub fn start(checker: CheckerHandle, opts: GrpcOptions) -> Result<GrpcServer, Gr
         listen::ListenAddr::Tcp { bind, .. } => bind.clone(),
     };
     let port = server
-        .add_listening_port(bind, ServerCredentials::insecure())
+        .add_listening_port(bind, credentials)
         .map_err(|source| GrpcError::Bind { addr: opts.addr.clone(), source })?;
     // Bound but not yet accepting: restrict the socket before anyone can
     // get in.
@@ -180,7 +191,12 @@ pub fn start(checker: CheckerHandle, opts: GrpcOptions) -> Result<GrpcServer, Gr
         listen::restrict_socket(path, opts.socket_group.as_deref()).map_err(GrpcError::Listen)?;
     }
     server.start();
-    info!("grpc-listen addr={} port={port} reflection={}", Value(&opts.addr), opts.reflection);
+    let security = match &opts.tls {
+        None => "none",
+        Some(t) if t.authenticates_clients() => "mtls",
+        Some(_) => "tls",
+    };
+    info!("grpc-listen addr={} port={port} tls={security} reflection={}", Value(&opts.addr), opts.reflection);
     Ok(GrpcServer { server, health, shutdown: Some(shutdown_tx), port, addr: opts.addr, _env: env })
 }
 
