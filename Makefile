@@ -47,7 +47,7 @@ build: build-deps
 test-deps:
 	$(call install-missing,$(TEST_DEBS))
 
-test: test-deps
+test: build-deps test-deps
 	$(CARGO) build --workspace --all-targets
 	$(CARGO) test --workspace --no-fail-fast
 
@@ -60,7 +60,7 @@ VPP_TESTS := $(patsubst tests/%.rs,--test %,$(sort $(wildcard tests/vpp_*.rs)))
 # The runtime libraries of VPP's own build (FD.io's packages depend on them).
 VPP_DEBS := libunwind8 liblzma5
 
-test-vpp: test-deps
+test-vpp: build-deps test-deps
 	@if [ -z "$(VPP_PREFIX)" ] || [ ! -x "$(VPP_PREFIX)/bin/vpp" ]; then \
 		echo "make test-vpp needs VPP_PREFIX=<dir> with bin/vpp (e.g. VPP_PREFIX=/usr)" >&2; exit 2; \
 	fi
