@@ -1,6 +1,7 @@
 //! Domain types -> protobuf messages. Protobuf types stay at this edge: the
 //! rest of the daemon never sees them.
 
+use std::net::IpAddr;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use maglev_proto::maglev as pb;
@@ -9,9 +10,8 @@ use protobuf::MessageField;
 use crate::checker::{
     BackendEvent, BackendSnapshot, Event, FrontendEvent, FrontendSnapshot, ReloadSummary, Snapshot,
 };
-use crate::config::{HealthCheck, ProbeSpec, StatusMatcher};
-
-use super::vpp::{SyncCounts, VppCounters, VppInfo, VppLbState};
+use crate::config::{HealthCheck, ProbeSpec, Protocol, StatusMatcher};
+use crate::vpp::{LbState, SyncSummary, VipCounters, VppInfo};
 
 /// Unix nanoseconds; 0 for times before the epoch (never happens in
 /// practice) and saturated far in the future.
@@ -287,30 +287,52 @@ pub fn vpp_info(i: &VppInfo) -> pb::VPPInfo {
         build_directory: i.build_directory.clone(),
         pid: i.pid,
         boottime_ns: i.boot_time.map(unix_ns).unwrap_or(0),
-        connecttime_ns: i.connect_time.map(unix_ns).unwrap_or(0),
+        connecttime_ns: unix_ns(i.connect_time),
         ..Default::default()
     }
 }
 
-pub fn vpp_lb_state(s: &VppLbState) -> pb::VPPLBState {
-    let conf = pb::VPPLBConf {
-        ipv4_src_address: s.conf.ipv4_src_address.map(|a| a.to_string()).unwrap_or_default(),
-        ipv6_src_address: s.conf.ipv6_src_address.map(|a| a.to_string()).unwrap_or_default(),
-        sticky_buckets_per_core: s.conf.sticky_buckets_per_core,
-        flow_timeout_s: s.conf.flow_timeout_s,
-        ..Default::default()
-    };
+/// VPP's protocol numbers; 255 (and anything unexpected) is all ports.
+fn protocol(ip_proto: u8) -> Protocol {
+    match ip_proto {
+        6 => Protocol::Tcp,
+        17 => Protocol::Udp,
+        _ => Protocol::Any,
+    }
+}
+
+/// The unspecified address (VPP's "not set") shows as empty.
+fn src_address(a: IpAddr) -> String {
+    if a.is_unspecified() {
+        String::new()
+    } else {
+        a.to_string()
+    }
+}
+
+pub fn vpp_lb_state(s: &LbState) -> pb::VPPLBState {
+    // Zeroes when the global conf was not read.
+    let conf = s
+        .conf
+        .map(|c| pb::VPPLBConf {
+            ipv4_src_address: src_address(IpAddr::V4(c.ip4_src_address)),
+            ipv6_src_address: src_address(IpAddr::V6(c.ip6_src_address)),
+            sticky_buckets_per_core: c.sticky_buckets_per_core,
+            flow_timeout_s: c.flow_timeout,
+            ..Default::default()
+        })
+        .unwrap_or_default();
     let vips = s
         .vips
         .iter()
         .map(|v| pb::VPPLBVIP {
-            prefix: format!("{}/{}", v.address, v.prefix_len),
-            protocol: v.protocol.as_str().to_string(),
-            port: u32::from(v.port),
-            encap: v.encap.clone(),
-            src_ip_sticky: v.src_ip_sticky,
-            flow_table_length: v.flow_table_length,
-            index: v.index,
+            prefix: format!("{}/{}", v.key.addr, v.key.len),
+            protocol: protocol(v.key.protocol).as_str().to_string(),
+            port: u32::from(v.key.port),
+            encap: v.encap.map(|e| e.name().to_string()).unwrap_or_default(),
+            src_ip_sticky: v.src_ip_sticky.unwrap_or(false),
+            flow_table_length: v.flow_table_length.unwrap_or(0),
+            index: v.index.unwrap_or(0),
             frontend: v.frontend.clone().unwrap_or_default(),
             ases: v
                 .ases
@@ -319,7 +341,7 @@ pub fn vpp_lb_state(s: &VppLbState) -> pb::VPPLBState {
                     address: a.address.to_string(),
                     weight: u32::from(a.weight),
                     num_buckets: a.num_buckets,
-                    flags: a.flags,
+                    flags: u32::from(a.in_use),
                     in_use: a.in_use,
                     ..Default::default()
                 })
@@ -330,28 +352,34 @@ pub fn vpp_lb_state(s: &VppLbState) -> pb::VPPLBState {
     pb::VPPLBState { conf: MessageField::some(conf), vips, ..Default::default() }
 }
 
-pub fn sync_counts(c: &SyncCounts) -> pb::SyncVPPLBStateResponse {
+/// Saturates: a single sync never comes near `u32::MAX` writes.
+fn count(n: u64) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+pub fn sync_summary(s: &SyncSummary) -> pb::SyncVPPLBStateResponse {
     pb::SyncVPPLBStateResponse {
-        vips_added: c.vips_added,
-        vips_removed: c.vips_removed,
-        ases_added: c.ases_added,
-        ases_removed: c.ases_removed,
-        ases_weight_updated: c.ases_weight_updated,
+        vips_added: count(s.vips_added),
+        vips_removed: count(s.vips_removed),
+        ases_added: count(s.ases_added),
+        ases_removed: count(s.ases_removed),
+        ases_weight_updated: count(s.weights_updated),
         ..Default::default()
     }
 }
 
-pub fn vpp_counters(c: &VppCounters) -> pb::VPPLBCounters {
+/// `read_at`: when the counters were read (the answer's time: they are
+/// refreshed every few seconds).
+pub fn vpp_counters(vips: &[VipCounters], read_at: SystemTime) -> pb::VPPLBCounters {
     pb::VPPLBCounters {
-        time_ns: unix_ns(c.read_at),
-        vips: c
-            .vips
+        time_ns: unix_ns(read_at),
+        vips: vips
             .iter()
             .map(|v| pb::VIPCounters {
                 frontend: v.frontend.clone(),
-                prefix: format!("{}/{}", v.address, v.prefix_len),
-                protocol: v.protocol.as_str().to_string(),
-                port: u32::from(v.port),
+                prefix: format!("{}/{}", v.key.addr, v.key.len),
+                protocol: protocol(v.key.protocol).as_str().to_string(),
+                port: u32::from(v.key.port),
                 first: v.first,
                 next: v.next,
                 untracked: v.untracked,

@@ -16,7 +16,6 @@ pub mod service;
 pub mod stream;
 pub mod tls;
 pub mod vpp;
-mod vpp_handle;
 pub mod watch;
 
 use std::fmt;
@@ -34,7 +33,7 @@ use crate::reload::ConfigSource;
 
 pub use health::HealthStatus;
 pub use service::{AfterReload, VersionInfo};
-pub use vpp::{VppError, VppService};
+pub use vpp::VppService;
 
 /// Completion-queue threads. Handlers never wait on other threads (see
 /// `service`), so two suffice.

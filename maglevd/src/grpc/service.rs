@@ -9,6 +9,7 @@
 
 use std::sync::atomic::AtomicUsize;
 use std::sync::Arc;
+use std::time::SystemTime;
 
 use crossbeam_channel::Receiver;
 use grpcio::{RpcContext, RpcStatus, RpcStatusCode, ServerStreamingSink, UnarySink};
@@ -21,12 +22,13 @@ use crate::config::ConfigError;
 use crate::logging::Value;
 use crate::metrics::{GrpcCall, GrpcCode, GrpcType};
 use crate::reload::{ConfigSource, ReloadError};
+use crate::vpp::VppError;
 
 use super::background::{self, Background, Turn};
 use super::convert;
 use super::handoff::{handoff, Giver};
 use super::instrument::{self, Instrument};
-use super::vpp::{VppError, VppService};
+use super::vpp::VppService;
 use super::watch::{self, WatchFilter};
 
 /// The daemon's identity as GetVersion reports it.
@@ -130,12 +132,12 @@ fn command_status(e: CommandError) -> RpcStatus {
 
 fn vpp_status(e: VppError) -> RpcStatus {
     let code = match &e {
-        VppError::Unavailable(_) => RpcStatusCode::UNAVAILABLE,
+        VppError::Disconnected(_) => RpcStatusCode::UNAVAILABLE,
         VppError::NotFound(_) => RpcStatusCode::NOT_FOUND,
         VppError::FailedPrecondition(_) => RpcStatusCode::FAILED_PRECONDITION,
-        VppError::Failed(_) => RpcStatusCode::INTERNAL,
-        VppError::Exhausted(_) => RpcStatusCode::RESOURCE_EXHAUSTED,
-        VppError::DeadlineExceeded(_) => RpcStatusCode::DEADLINE_EXCEEDED,
+        VppError::Api(_) => RpcStatusCode::INTERNAL,
+        VppError::Busy(_) => RpcStatusCode::RESOURCE_EXHAUSTED,
+        VppError::Expired => RpcStatusCode::DEADLINE_EXCEEDED,
     };
     status(code, e.to_string())
 }
@@ -567,7 +569,7 @@ impl Maglev for MaglevService {
         vpp.sync(
             frontend,
             Box::new(move || deadline.exceeded()),
-            Box::new(move |r| out.give(r.map(|c| convert::sync_counts(&c)).map_err(vpp_status))),
+            Box::new(move |r| out.give(r.map(|c| convert::sync_summary(&c)).map_err(vpp_status))),
         );
     }
 
@@ -578,8 +580,10 @@ impl Maglev for MaglevService {
         sink: UnarySink<pb::VPPLBCounters>,
     ) {
         let call = self.instrument.begin(&ctx, GrpcType::Unary);
-        let result =
-            self.vpp().and_then(|v| v.counters().map_err(vpp_status)).map(|c| convert::vpp_counters(&c));
+        let result = self
+            .vpp()
+            .and_then(|v| v.counters().map_err(vpp_status))
+            .map(|c| convert::vpp_counters(&c, SystemTime::now()));
         reply(&ctx, call, sink, result);
     }
 }

@@ -19,7 +19,7 @@ pub mod warmup;
 mod worker;
 
 use std::fmt;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::IpAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -27,7 +27,7 @@ use std::time::{Duration, SystemTime};
 
 use crossbeam_channel::Sender;
 use parking_lot::RwLock;
-use vppapi::client::Direction;
+use vppapi::client::{Direction, LbGlobalConf};
 use vppapi::lb::VipKey;
 use vppapi::types::LbEncapType;
 
@@ -85,19 +85,11 @@ pub struct VppInfo {
     pub connect_time: SystemTime,
 }
 
-/// The lb plugin's global configuration as VPP holds it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct LbConf {
-    pub ip4_src_address: Ipv4Addr,
-    pub ip6_src_address: Ipv6Addr,
-    pub sticky_buckets_per_core: u32,
-    pub flow_timeout: u32,
-}
-
 /// `GetVPPLBState`: what VPP holds, annotated with the frontend that wants it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LbState {
-    pub conf: Option<LbConf>,
+    /// `None` when the read skipped it.
+    pub conf: Option<LbGlobalConf>,
     pub vips: Vec<VipState>,
 }
 

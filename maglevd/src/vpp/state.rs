@@ -6,31 +6,20 @@
 
 use std::collections::BTreeMap;
 
-use vppapi::client::Connection;
+use vppapi::client::{Connection, LbGlobalConf};
 use vppapi::error::ApiError;
 use vppapi::lb::VipKey;
 
 use super::plan::{ActualAs, ActualVip};
-use super::LbConf;
 
 pub(super) struct Actual {
-    pub conf: Option<LbConf>,
+    pub conf: Option<LbGlobalConf>,
     pub vips: BTreeMap<VipKey, ActualVip>,
     pub flow_table_length: BTreeMap<VipKey, Option<u32>>,
 }
 
 pub(super) fn read(api: &mut Connection, with_conf: bool) -> Result<Actual, ApiError> {
-    let conf = if with_conf {
-        let c = api.lb_conf_get()?;
-        Some(LbConf {
-            ip4_src_address: c.ip4_src_address,
-            ip6_src_address: c.ip6_src_address,
-            sticky_buckets_per_core: c.sticky_buckets_per_core,
-            flow_timeout: c.flow_timeout,
-        })
-    } else {
-        None
-    };
+    let conf = if with_conf { Some(api.lb_conf_get()?) } else { None };
     let mut vips = BTreeMap::new();
     let mut flow_table_length = BTreeMap::new();
     for v in api.lb_vip_dump()? {
