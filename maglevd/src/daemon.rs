@@ -251,12 +251,12 @@ fn run(opts: Options) -> i32 {
 /// that a test can watch the systemd watchdog notice; release builds have
 /// no such hook.
 fn handled_signals() -> Vec<i32> {
-    let mut signals = vec![SIGHUP, SIGTERM, SIGINT];
+    let signals = [SIGHUP, SIGTERM, SIGINT];
     #[cfg(debug_assertions)]
     if std::env::var_os("MAGLEVD_TEST_FAULTS").is_some() {
-        signals.push(signal_hook::consts::SIGUSR2);
+        return [&signals[..], &[signal_hook::consts::SIGUSR2]].concat();
     }
-    signals
+    signals.to_vec()
 }
 
 /// systemd's one-line status: backends by state, then VPP (connection,
