@@ -10,13 +10,10 @@ use maglev_proto::maglev as pb;
 use testsupport::grpc::{
     client, slow_client, status_code, wait_backend_state, wait_frontend_state, wait_until,
 };
+use testsupport::net_host as addr;
 use testsupport::{loopback_net, Maglevd, MaglevdOpts, Nginx};
 
 const WAIT: Duration = Duration::from_secs(15);
-
-fn addr(net: [u8; 3], host: u8) -> String {
-    format!("{}.{}.{}.{host}", net[0], net[1], net[2])
-}
 
 /// Two backends (each with its own nginx, so each has its own access log),
 /// one frontend with a primary and a fallback pool.

@@ -9,14 +9,11 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::Signal;
+use testsupport::net_host as addr;
 use testsupport::nginx::{in_netns, NginxSpec};
 use testsupport::{bin, loopback_net, unique_name, Maglevd, MaglevdOpts, NetNs, Nginx, TempDir, VethPair};
 
 const UP_WAIT: Duration = Duration::from_secs(10);
-
-fn addr(net: [u8; 3], host: u8) -> String {
-    format!("{}.{}.{}.{host}", net[0], net[1], net[2])
-}
 
 /// A healthcheck block (YAML, indented for `healthchecks:`).
 fn check(name: &str, body: &str) -> String {

@@ -6,13 +6,10 @@
 use std::time::Duration;
 
 use testsupport::metrics::{http_get, poll, promtool_check, scrape, Scrape};
+use testsupport::net_host as addr;
 use testsupport::{bin, loopback_net, Daemon, Maglevd, MaglevdOpts, Nginx};
 
 const WAIT: Duration = Duration::from_secs(10);
-
-fn addr(net: [u8; 3], host: u8) -> String {
-    format!("{}.{}.{}.{host}", net[0], net[1], net[2])
-}
 
 fn config(net: [u8; 3]) -> String {
     format!(

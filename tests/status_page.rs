@@ -13,13 +13,10 @@ use serde_json::Value;
 use testsupport::chromium::{Browser, Page};
 use testsupport::grpc::{client, wait_backend_state};
 use testsupport::metrics::http_get;
+use testsupport::net_host as addr;
 use testsupport::{loopback_net, Maglevd, MaglevdOpts, Nginx, Vpp};
 
 const WAIT: Duration = Duration::from_secs(20);
-
-fn addr(net: [u8; 3], host: u8) -> String {
-    format!("{}.{}.{}.{host}", net[0], net[1], net[2])
-}
 
 fn config(net: [u8; 3]) -> String {
     format!(

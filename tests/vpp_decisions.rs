@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use maglev_proto::maglev as pb;
 use maglev_proto::maglev_grpc::MaglevClient;
 use testsupport::grpc::{client, wait_backend_state};
+use testsupport::net_host as addr;
 use testsupport::vpp::Request;
 use testsupport::{loopback_net, Maglevd, MaglevdOpts, Nginx, Vpp};
 use vppapi::lb_cli::VipCliInfo;
@@ -16,10 +17,6 @@ const WAIT: Duration = Duration::from_secs(15);
 const VIP: &str = "192.0.2.1/32";
 /// From an operator RPC's return to its VPP write (§7.5: a few ms).
 const ACTION_TO_WRITE: Duration = Duration::from_millis(50);
-
-fn addr(net: [u8; 3], host: u8) -> String {
-    format!("{}.{}.{}.{host}", net[0], net[1], net[2])
-}
 
 struct Check {
     interval: &'static str,

@@ -55,6 +55,11 @@ pub fn loopback_net() -> [u8; 3] {
     [127, (100 + pid % 150) as u8, (n % 250 + 1) as u8]
 }
 
+/// Host `host` of a loopback /24 from [`loopback_net`], as text.
+pub fn net_host(net: [u8; 3], host: u8) -> String {
+    format!("{}.{}.{}.{host}", net[0], net[1], net[2])
+}
+
 /// A unique short name for namespaces and interfaces (<= 15 bytes).
 pub fn unique_name(prefix: &str) -> String {
     static NEXT: AtomicU32 = AtomicU32::new(0);
