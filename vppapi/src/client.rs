@@ -332,7 +332,18 @@ impl Connection {
 
     /// Sends `req` and waits for its reply (matched by context). A non-zero
     /// retval is returned as it is; see [`Connection::request_ok`].
-    pub fn request<Req>(&mut self, mut req: Req, timeout: Duration) -> Result<Req::Reply, ApiError>
+    pub fn request<Req>(&mut self, req: Req, timeout: Duration) -> Result<Req::Reply, ApiError>
+    where
+        Req: Request,
+        Req::Reply: HasRetval,
+    {
+        let (reply_id, wait) = self.send_with_context(req, timeout)?;
+        self.wait_for(reply_id, wait)
+    }
+
+    /// Stamps `req` with our client index and a fresh context and sends it;
+    /// gives the reply's message id and the wait for it.
+    fn send_with_context<Req>(&mut self, mut req: Req, timeout: Duration) -> Result<(u16, Wait), ApiError>
     where
         Req: Request,
         Req::Reply: HasRetval,
@@ -344,25 +355,19 @@ impl Connection {
         req.set_client_index(self.client_index);
         req.set_context(context);
         self.send(&req, req_id, wait.deadline)?;
-        self.wait_for(reply_id, wait)
+        Ok((reply_id, wait))
     }
 
     /// Sends `req` without waiting for its reply: several can be in flight
     /// (VPP runs them in the order sent). Collect each with
     /// [`Connection::wait_ok`]; `timeout` counts from now.
-    pub fn send_request<Req>(&mut self, mut req: Req, timeout: Duration) -> Result<Pending, ApiError>
+    pub fn send_request<Req>(&mut self, req: Req, timeout: Duration) -> Result<Pending, ApiError>
     where
         Req: Request,
         Req::Reply: HasRetval,
     {
-        let req_id = self.id_of::<Req>()?;
-        let reply_id = self.id_of::<Req::Reply>()?;
-        let context = self.next_context();
-        let wait = Wait::new(Req::Reply::NAME, context, timeout);
-        req.set_client_index(self.client_index);
-        req.set_context(context);
-        self.send(&req, req_id, wait.deadline)?;
-        self.in_flight.insert(context);
+        let (reply_id, wait) = self.send_with_context(req, timeout)?;
+        self.in_flight.insert(wait.context);
         Ok(Pending {
             wait,
             reply_id,
