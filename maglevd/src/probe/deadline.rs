@@ -8,6 +8,9 @@
 use std::io::{self, Read, Write};
 use std::time::{Duration, Instant};
 
+use std::os::fd::AsFd;
+
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use socket2::Socket;
 
 /// The end of a probe's time budget.
@@ -49,14 +52,48 @@ impl Deadline {
     }
 }
 
-/// True for the errors a socket timeout produces (`EAGAIN` from
-/// `SO_RCVTIMEO`/`SO_SNDTIMEO`, or our own expiry).
+/// True for the errors a probe's expired deadline produces.
 pub(crate) fn is_timeout(err: &io::Error) -> bool {
     matches!(err.kind(), io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock)
 }
 
-/// A connected socket whose every read and write gets the time left until
-/// the probe's deadline. Expiry surfaces as `ErrorKind::TimedOut`.
+/// What to wait for on a socket.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Ready {
+    Read,
+    Write,
+}
+
+/// Waits until `socket` (non-blocking) is ready for `what` or the deadline
+/// passes (`ErrorKind::TimedOut`). Returns poll's `revents`, so a caller
+/// can tell an error or hang-up from readiness without another syscall.
+pub(crate) fn wait(socket: &Socket, what: Ready, deadline: &Deadline) -> io::Result<PollFlags> {
+    let events = match what {
+        Ready::Read => PollFlags::POLLIN,
+        Ready::Write => PollFlags::POLLOUT,
+    };
+    loop {
+        let left = deadline.remaining().ok_or_else(Deadline::expired_error)?;
+        // Rounded up: a sub-millisecond remainder must still wait, not spin.
+        let timeout = PollTimeout::try_from(left.as_micros().div_ceil(1000)).unwrap_or(PollTimeout::MAX);
+        let mut fds = [PollFd::new(socket.as_fd(), events)];
+        match poll(&mut fds, timeout) {
+            Ok(0) => continue, // the loop re-checks the deadline
+            Ok(_) => return Ok(fds[0].revents().unwrap_or(PollFlags::empty())),
+            Err(nix::errno::Errno::EINTR) => continue,
+            Err(e) => return Err(io::Error::from(e)),
+        }
+    }
+}
+
+/// A connected non-blocking socket whose reads and writes wait in `poll`
+/// for at most the time left until the probe's deadline. Expiry surfaces
+/// as `ErrorKind::TimedOut`.
+///
+/// Non-blocking with `poll` rather than blocking with `SO_RCVTIMEO`: the
+/// timeout then needs no `setsockopt` before every read and write, and
+/// connecting needs no `fcntl` round trips (the socket is created
+/// non-blocking).
 #[derive(Debug)]
 pub(crate) struct DeadlineStream {
     socket: Socket,
@@ -64,31 +101,24 @@ pub(crate) struct DeadlineStream {
 }
 
 impl DeadlineStream {
+    /// `socket` must be non-blocking.
     pub(crate) fn new(socket: Socket, deadline: Deadline) -> DeadlineStream {
         DeadlineStream { socket, deadline }
-    }
-
-    fn left(&self) -> io::Result<Duration> {
-        self.deadline.remaining().ok_or_else(Deadline::expired_error)
-    }
-}
-
-fn timeout_kind(err: io::Error) -> io::Error {
-    if is_timeout(&err) {
-        Deadline::expired_error()
-    } else {
-        err
     }
 }
 
 impl Read for DeadlineStream {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let left = self.left()?;
-        self.socket.set_read_timeout(Some(left))?;
+        // Waiting first: a probe reads after it has written, when the
+        // answer is rarely there yet, so trying first would mostly cost a
+        // read that fails with EAGAIN.
         loop {
+            wait(&self.socket, Ready::Read, &self.deadline)?;
             match (&self.socket).read(buf) {
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                other => return other.map_err(timeout_kind),
+                Err(e) if matches!(e.kind(), io::ErrorKind::Interrupted | io::ErrorKind::WouldBlock) => {
+                    continue
+                }
+                other => return other,
             }
         }
     }
@@ -96,12 +126,17 @@ impl Read for DeadlineStream {
 
 impl Write for DeadlineStream {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let left = self.left()?;
-        self.socket.set_write_timeout(Some(left))?;
+        if self.deadline.remaining().is_none() {
+            return Err(Deadline::expired_error());
+        }
+        // Trying first: the send buffer of a fresh connection has room.
         loop {
             match (&self.socket).write(buf) {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                other => return other.map_err(timeout_kind),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    wait(&self.socket, Ready::Write, &self.deadline)?;
+                }
+                other => return other,
             }
         }
     }
@@ -137,6 +172,7 @@ mod tests {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind loopback");
         let addr = listener.local_addr().expect("local addr");
         let stream = std::net::TcpStream::connect(addr).expect("connect loopback");
+        stream.set_nonblocking(true).expect("nonblocking");
         let mut s = DeadlineStream::new(Socket::from(stream), Deadline::after(Duration::ZERO));
         let err = s.read(&mut [0u8; 4]).expect_err("expired deadline must fail the read");
         assert_eq!(err.kind(), io::ErrorKind::TimedOut);
@@ -148,6 +184,7 @@ mod tests {
         let addr = listener.local_addr().expect("local addr");
         let stream = std::net::TcpStream::connect(addr).expect("connect loopback");
         let _peer = listener.accept().expect("accept");
+        stream.set_nonblocking(true).expect("nonblocking");
         let mut s = DeadlineStream::new(Socket::from(stream), Deadline::after(Duration::from_millis(100)));
         let started = Instant::now();
         let err = s.read(&mut [0u8; 4]).expect_err("silent peer must time out");

@@ -90,14 +90,16 @@ fn domain_of(addr: IpAddr) -> Domain {
     }
 }
 
-/// A TCP socket for connecting to `dest`, not yet connected.
+/// A non-blocking TCP socket for connecting to `dest`, not yet connected.
+///
+/// Nagle's algorithm stays on: a probe writes its request in one piece,
+/// which Nagle never delays (the https probe turns it off for the TLS
+/// handshake's several writes).
 pub(crate) fn tcp(check: &HealthCheck, dest: IpAddr) -> Result<Socket, SocketError> {
     let socket = netns::within(check.netns.as_deref(), || {
-        Socket::new(domain_of(dest), Type::STREAM, Some(Protocol::TCP))
+        Socket::new(domain_of(dest), Type::STREAM.nonblocking(), Some(Protocol::TCP))
     })?
     .map_err(|source| SocketError::Create { what: "TCP", source })?;
-    // Health checks are short-lived; Nagle would only delay the request.
-    let _ = socket.set_nodelay(true);
     // Closed with a reset, as HAProxy closes its checks: no FIN exchange and
     // no TIME_WAIT socket per probe (10,000 backends at 1 s would keep
     // 600,000 of them), and less kernel work on both ends.

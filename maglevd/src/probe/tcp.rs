@@ -2,27 +2,41 @@
 
 use std::net::SocketAddr;
 
+use nix::errno::Errno;
+use nix::poll::PollFlags;
 use socket2::{SockAddr, Socket};
 
-use super::deadline::{is_timeout, Deadline};
-use super::socket::{self, io_detail_lower};
+use super::deadline::{is_timeout, wait, Deadline, Ready};
+use super::socket::{self, io_detail, io_detail_lower};
 use super::{ProbeResult, ProbeTarget, ResultCode};
 
-/// Connects to the target's address on `port` within the deadline.
-/// Failures come back as the finished probe result (L4TOUT, L4CON, SOCKERR).
+/// Connects to the target's address on `port` within the deadline and
+/// returns the connected socket, still non-blocking. Failures come back as
+/// the finished probe result (L4TOUT, L4CON, SOCKERR).
 pub(crate) fn connect(target: &ProbeTarget, port: u16, deadline: &Deadline) -> Result<Socket, ProbeResult> {
     let fail = |code, detail: String| ProbeResult::new(code, detail, deadline.elapsed());
+    let timed_out = || fail(ResultCode::L4Tout, format!("connect timed out after {:?}", deadline.budget()));
     let socket = socket::tcp(&target.check, target.address).map_err(|e| e.into_result(deadline.elapsed()))?;
-    let Some(left) = deadline.remaining() else {
-        return Err(fail(ResultCode::L4Tout, format!("connect timed out after {:?}", deadline.budget())));
-    };
+    if deadline.remaining().is_none() {
+        return Err(timed_out());
+    }
     let dest = SockAddr::from(SocketAddr::new(target.address, port));
-    match socket.connect_timeout(&dest, left) {
-        Ok(()) => Ok(socket),
-        Err(e) if is_timeout(&e) => {
-            Err(fail(ResultCode::L4Tout, format!("connect timed out after {:?}", deadline.budget())))
-        }
-        Err(e) => Err(fail(ResultCode::L4Con, io_detail_lower(&e))),
+    match socket.connect(&dest) {
+        Ok(()) => return Ok(socket),
+        // In progress (an interrupted connect goes on in the background).
+        Err(e)
+            if matches!(e.raw_os_error().map(Errno::from_raw), Some(Errno::EINPROGRESS | Errno::EINTR)) => {}
+        Err(e) => return Err(fail(ResultCode::L4Con, io_detail_lower(&e))),
+    }
+    match wait(&socket, Ready::Write, deadline) {
+        Ok(revents) if !revents.intersects(PollFlags::POLLERR | PollFlags::POLLHUP) => Ok(socket),
+        // Only now is the error worth a syscall: it says why.
+        Ok(_) => Err(match socket.take_error() {
+            Ok(Some(e)) | Err(e) => fail(ResultCode::L4Con, io_detail_lower(&e)),
+            Ok(None) => fail(ResultCode::L4Con, "connection closed while connecting".into()),
+        }),
+        Err(e) if is_timeout(&e) => Err(timed_out()),
+        Err(e) => Err(fail(ResultCode::SockErr, format!("waiting for the connection: {}", io_detail(&e)))),
     }
 }
 

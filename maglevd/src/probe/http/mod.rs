@@ -62,6 +62,11 @@ pub(crate) fn probe(
         Ok(s) => s,
         Err(result) => return result,
     };
+    if tls_conn.is_some() {
+        // The handshake writes several records in a row; Nagle would hold
+        // each one back until the previous one is acknowledged.
+        let _ = socket.set_nodelay(true);
+    }
     let mut stream = DeadlineStream::new(socket, *deadline);
     match tls_conn {
         None => exchange(stream, &request, http, deadline),
