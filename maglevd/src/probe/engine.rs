@@ -2,9 +2,11 @@
 //!
 //! `schedule` puts a job into the wheel (or, when it is already due, the
 //! workers' queue) under the engine's one lock, so callers (the checker
-//! core) never wait for another thread. The wheel thread sleeps until the
-//! next occupied tick, moves due jobs to the workers and drops the
-//! cancelled ones (`queue`). Each job runs once: the engine never repeats or
+//! core) never wait for another thread. An idle worker sleeps until the
+//! next occupied tick and runs the due job itself; the wheel thread steps
+//! in only when every worker is busy past a tick, and answers the
+//! watchdog's pings (`queue`). Cancelled jobs are dropped unrun. Each job
+//! runs once: the engine never repeats or
 //! "catches up" a late probe; rescheduling is the caller's business, and
 //! the lateness (`started - due`) is reported in every outcome.
 
@@ -354,5 +356,47 @@ mod tests {
         let finished: Vec<String> = rx.try_iter().map(|o| o.backend).collect();
         assert_eq!(finished, vec!["running".to_string()], "only the running probe may finish");
         assert_no_connection(&victim, "jobs queued at shutdown");
+    }
+
+    #[test]
+    fn jobs_due_together_start_together() {
+        // Each holds its worker for the whole timeout: if the worker that
+        // expired the tick did not wake the others, they would run one
+        // after the other.
+        const JOBS: usize = 4;
+        let slow = TestBackend::start("127.0.0.1:0", None, Reply::Stall(Vec::new()));
+        let (tx, rx) = crossbeam_channel::unbounded();
+        let engine = Engine::start(JOBS, tx).expect("start engine");
+        let timeout = Duration::from_millis(400);
+        let due = Instant::now() + Duration::from_millis(30);
+        for i in 0..JOBS {
+            engine.schedule(due, hanging_job(&format!("hang{i}"), slow.addr(), timeout));
+        }
+        for i in 0..JOBS {
+            let out = rx.recv_timeout(WAIT).unwrap_or_else(|_| panic!("outcome {i} missing"));
+            let late = out.started - out.due;
+            assert!(late < timeout / 2, "{} started {late:?} late: it waited for another probe", out.backend);
+        }
+    }
+
+    #[test]
+    fn a_job_due_while_the_only_idle_worker_sleeps_untold_still_starts() {
+        // Worker A expires the wheel and runs a probe that hangs for a
+        // second; worker B sleeps waiting for ready jobs and nobody tells it
+        // about the wheel. The wheel thread must hand the next job to B.
+        let slow = TestBackend::start("127.0.0.1:0", None, Reply::Stall(Vec::new()));
+        let up = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let (tx, rx) = crossbeam_channel::unbounded();
+        let engine = Engine::start(2, tx).expect("start engine");
+        let timeout = Duration::from_secs(1);
+        engine
+            .schedule(Instant::now() + Duration::from_millis(20), hanging_job("hang", slow.addr(), timeout));
+        slow.next_seen();
+        let due = Instant::now() + Duration::from_millis(20);
+        engine.schedule(due, tcp_job("next", up.local_addr().expect("addr")));
+        let out = rx.recv_timeout(WAIT).expect("an outcome");
+        assert_eq!(out.backend, "next", "the second job waited for the hanging one");
+        let late = out.started - out.due;
+        assert!(late < timeout / 2, "started {late:?} late");
     }
 }

@@ -48,7 +48,8 @@ impl Pool {
 }
 
 fn work(queue: &Queue, results: &Sender<ProbeOutcome>) {
-    while let Some(Dispatch { due, job }) = queue.next_job() {
+    let mut expired = Vec::new();
+    while let Some(Dispatch { due, job }) = queue.next_job(&mut expired) {
         // The last check before a packet leaves: pause and disable act even
         // on jobs already waiting for a worker.
         if job.token.is_cancelled() {

@@ -1,12 +1,25 @@
 //! The engine's one shared state: the timer wheel of scheduled jobs and the
-//! queue of due ones, behind one mutex with two condition variables.
+//! queue of due ones, behind one mutex with three condition variables.
 //!
-//! Threads sleep in the kernel until there is something for them: the
-//! wheel thread until its next deadline or an earlier job, a worker until a
-//! job is due. Nobody spins or yields while waiting (a crossbeam channel's
-//! blocking receive spins and calls `sched_yield` before it parks, on every
-//! probe). Scheduling a job further out than the wheel's next wakeup, the
-//! usual case, wakes no thread at all.
+//! Idle workers expire the wheel themselves: one of them, the *leader*,
+//! sleeps until the wheel's next occupied tick, then takes the first due
+//! job and runs it (waking other idle workers only for the jobs beyond
+//! that). So a probe costs one thread wakeup, not two: there is no hand-off
+//! from a timer thread to a worker. A worker back from a probe looks at the
+//! wheel before it sleeps and becomes the leader if there is none.
+//!
+//! While the leader is away running its job, nobody else is woken to take
+//! over (that wakeup is the very hand-off this design avoids); the leader is
+//! usually back within the tick. The wheel thread is the backstop: it
+//! sleeps until `BACKUP_SLACK` after the wheel's next tick and expires
+//! whatever the workers left due, so a job waits at most that much longer
+//! when every leader is busy with slow probes. It also answers the
+//! watchdog's pings, so they never depend on a free worker.
+//!
+//! Nobody spins or yields while waiting (a crossbeam channel's blocking
+//! receive spins and calls `sched_yield` before it parks, on every probe).
+//! Scheduling a job further out than the next wakeup, the usual case, wakes
+//! no thread at all.
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
@@ -23,6 +36,9 @@ const TICK: Duration = Duration::from_millis(1);
 /// 4096 slots of 1 ms: one rotation is about 4 s, longer than the usual
 /// intervals, so most slots hold only entries of the current rotation.
 const SLOTS: usize = 4096;
+/// How long after a due tick the wheel thread steps in when no worker has
+/// expired it (every worker busy, or the leader away on a slow probe).
+const BACKUP_SLACK: Duration = Duration::from_millis(3);
 
 /// A job whose time has come, with the time it was due.
 pub(crate) struct Dispatch {
@@ -32,22 +48,80 @@ pub(crate) struct Dispatch {
 
 pub(crate) struct State {
     wheel: Wheel<ProbeJob>,
-    /// When the wheel thread will wake by itself; `None` while it sleeps
-    /// with no deadline.
-    wakeup: Option<Instant>,
     ready: VecDeque<Dispatch>,
+    /// When the leader wakes by itself; `None` when there is no leader.
+    leader: Option<Wakeup>,
+    /// The leader has been woken for a ready job (and will take one).
+    leader_claimed: bool,
+    /// Workers waiting for a ready job (not the leader) and not yet woken
+    /// for one.
+    idle: usize,
+    /// Workers woken for a ready job that have not yet woken up. Counting
+    /// them apart keeps a second job from relying on a worker already woken
+    /// for the first.
+    claimed: usize,
+    /// When the wheel thread wakes by itself.
+    backup: Wakeup,
     /// Liveness pings the wheel thread answers on its next turn.
     pings: Vec<Sender<()>>,
     /// Set by shutdown: waiting jobs are dropped, threads exit.
     stopping: bool,
 }
 
+/// When a sleeping thread will wake by itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Wakeup {
+    At(Instant),
+    Never,
+}
+
+impl Wakeup {
+    fn from(at: Option<Instant>) -> Wakeup {
+        at.map_or(Wakeup::Never, Wakeup::At)
+    }
+
+    /// True when a thread waking at `self` would be later than `at`.
+    fn after(self, at: Instant) -> bool {
+        match self {
+            Wakeup::At(w) => w > at,
+            Wakeup::Never => true,
+        }
+    }
+
+    fn wait(self, cv: &Condvar, st: &mut MutexGuard<'_, State>) {
+        match self {
+            Wakeup::At(at) => {
+                cv.wait_until(st, at);
+            }
+            Wakeup::Never => cv.wait(st),
+        }
+    }
+}
+
+impl State {
+    /// Moves every due job of the wheel to `ready`, dropping cancelled
+    /// ones; returns how many it moved.
+    fn expire(&mut self, due: &mut Vec<(Instant, ProbeJob)>) -> usize {
+        self.wheel.expire(Instant::now(), due);
+        let before = self.ready.len();
+        for (at, job) in due.drain(..) {
+            // Cancelled while in the wheel: it never reaches a worker.
+            if !job.token.is_cancelled() {
+                self.ready.push_back(Dispatch { due: at, job });
+            }
+        }
+        self.ready.len() - before
+    }
+}
+
 pub(crate) struct Queue {
     state: Mutex<State>,
+    /// The leader waits here, until the wheel's next tick.
+    leader_cv: Condvar,
+    /// Other idle workers wait here, for a ready job.
+    idle_cv: Condvar,
     /// The wheel thread waits here.
-    wheel_cv: Condvar,
-    /// Idle workers wait here.
-    work_cv: Condvar,
+    backup_cv: Condvar,
 }
 
 impl Queue {
@@ -55,19 +129,24 @@ impl Queue {
         Queue {
             state: Mutex::new(State {
                 wheel: Wheel::new(Instant::now(), TICK, SLOTS),
-                wakeup: None,
                 ready: VecDeque::new(),
+                leader: None,
+                leader_claimed: false,
+                idle: 0,
+                claimed: 0,
+                backup: Wakeup::Never,
                 pings: Vec::new(),
                 stopping: false,
             }),
-            wheel_cv: Condvar::new(),
-            work_cv: Condvar::new(),
+            leader_cv: Condvar::new(),
+            idle_cv: Condvar::new(),
+            backup_cv: Condvar::new(),
         }
     }
 
     /// Adds `job`, due at `at`: straight to the workers when it is already
-    /// due, else into the wheel, waking the wheel thread only when the job
-    /// fires before the thread would wake anyway.
+    /// due, else into the wheel, waking a thread only when the job fires
+    /// before anyone would look at the wheel anyway.
     pub(crate) fn schedule(&self, at: Instant, job: ProbeJob) {
         let mut st = self.state.lock();
         if st.stopping {
@@ -75,16 +154,46 @@ impl Queue {
         }
         if at <= Instant::now() {
             st.ready.push_back(Dispatch { due: at, job });
-            drop(st);
-            self.work_cv.notify_one();
+            self.wake_for_ready(&mut st, 1);
             return;
         }
         let fires = st.wheel.insert(at, job);
-        if !matches!(st.wakeup, Some(w) if w <= fires) {
-            st.wakeup = Some(fires);
-            drop(st);
-            self.wheel_cv.notify_one();
+        match st.leader {
+            Some(w) if w.after(fires) => {
+                st.leader = Some(Wakeup::At(fires));
+                drop(st);
+                self.leader_cv.notify_one();
+            }
+            Some(_) => {}
+            None if st.backup.after(fires + BACKUP_SLACK) => {
+                st.backup = Wakeup::At(fires + BACKUP_SLACK);
+                drop(st);
+                self.backup_cv.notify_one();
+            }
+            None => {}
         }
+    }
+
+    /// Wakes idle workers for `jobs` newly ready jobs: followers first,
+    /// then the leader (which takes a ready job before its tick).
+    fn wake_for_ready(&self, st: &mut MutexGuard<'_, State>, jobs: usize) {
+        let followers = jobs.min(st.idle);
+        st.idle -= followers;
+        st.claimed += followers;
+        let leader = jobs > followers && st.leader.is_some() && !st.leader_claimed;
+        st.leader_claimed |= leader;
+        if followers == 0 && !leader {
+            return; // every worker is busy: the first one back takes them
+        }
+        // Released while they wake, so they do not block on it.
+        MutexGuard::unlocked(st, || {
+            for _ in 0..followers {
+                self.idle_cv.notify_one();
+            }
+            if leader {
+                self.leader_cv.notify_one();
+            }
+        });
     }
 
     /// Asks the wheel thread to answer on `reply` when it next turns; once
@@ -96,7 +205,7 @@ impl Queue {
         }
         st.pings.push(reply);
         drop(st);
-        self.wheel_cv.notify_one();
+        self.backup_cv.notify_one();
     }
 
     /// Jobs scheduled and neither started nor dropped.
@@ -117,12 +226,13 @@ impl Queue {
         drop(st);
         // Jobs (and their targets) are freed outside the lock.
         drop(dropped);
-        self.wheel_cv.notify_all();
-        self.work_cv.notify_all();
+        self.backup_cv.notify_all();
+        self.leader_cv.notify_all();
+        self.idle_cv.notify_all();
     }
 
-    /// The wheel thread: moves due jobs to the workers, drops cancelled
-    /// ones, and sleeps until the next occupied tick or an earlier job.
+    /// The wheel thread: answers pings, and expires the wheel when no
+    /// worker has done so `BACKUP_SLACK` after a due tick.
     pub(crate) fn run_wheel(&self) {
         let mut due = Vec::new();
         let mut st = self.state.lock();
@@ -130,39 +240,26 @@ impl Queue {
             for reply in st.pings.drain(..) {
                 let _ = reply.try_send(());
             }
-            st.wheel.expire(Instant::now(), &mut due);
-            let mut woken = 0;
-            for (at, job) in due.drain(..) {
-                // Cancelled while in the wheel: it never reaches a worker.
-                if job.token.is_cancelled() {
-                    continue;
-                }
-                st.ready.push_back(Dispatch { due: at, job });
-                woken += 1;
-            }
-            if woken > 0 {
-                // Released while the workers wake, so they do not block on it.
-                MutexGuard::unlocked(&mut st, || {
-                    for _ in 0..woken {
-                        if !self.work_cv.notify_one() {
-                            break; // every worker is awake already
-                        }
-                    }
-                });
+            let moved = st.expire(&mut due);
+            if moved > 0 {
+                self.wake_for_ready(&mut st, moved);
                 continue; // time passed while unlocked
             }
-            st.wakeup = st.wheel.next_wakeup();
-            match st.wakeup {
-                Some(at) => {
-                    self.wheel_cv.wait_until(&mut st, at);
-                }
-                None => self.wheel_cv.wait(&mut st),
+            if !st.ready.is_empty() && st.idle > 0 {
+                // Never expected (every ready job has a worker woken for it
+                // or is taken by the next one back); a safety net that costs
+                // nothing when it is not needed.
+                let waiting = st.ready.len();
+                self.wake_for_ready(&mut st, waiting);
             }
+            st.backup = Wakeup::from(st.wheel.next_wakeup().map(|at| at + BACKUP_SLACK));
+            let backup = st.backup;
+            backup.wait(&self.backup_cv, &mut st);
         }
     }
 
     /// A worker's wait for its next job; `None` once the engine stops.
-    pub(crate) fn next_job(&self) -> Option<Dispatch> {
+    pub(crate) fn next_job(&self, due: &mut Vec<(Instant, ProbeJob)>) -> Option<Dispatch> {
         let mut st = self.state.lock();
         loop {
             if st.stopping {
@@ -171,7 +268,28 @@ impl Queue {
             if let Some(d) = st.ready.pop_front() {
                 return Some(d);
             }
-            self.work_cv.wait(&mut st);
+            let moved = st.expire(due);
+            if moved > 0 {
+                // One is ours; wake idle workers for the rest.
+                self.wake_for_ready(&mut st, moved - 1);
+                continue;
+            }
+            if st.leader.is_none() {
+                let wakeup = Wakeup::from(st.wheel.next_wakeup());
+                st.leader = Some(wakeup);
+                wakeup.wait(&self.leader_cv, &mut st);
+                st.leader = None;
+                st.leader_claimed = false;
+            } else {
+                st.idle += 1;
+                self.idle_cv.wait(&mut st);
+                // Woken for a job, or by chance: either way no longer idle.
+                if st.claimed > 0 {
+                    st.claimed -= 1;
+                } else {
+                    st.idle -= 1;
+                }
+            }
         }
     }
 }
