@@ -1,6 +1,6 @@
 //! The checker thread's state and its handling of each input.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
@@ -30,8 +30,8 @@ struct BackendRt {
     /// When the last probe result arrived: a reload that changes the
     /// healthcheck schedules the next probe from it.
     last_done: Option<Instant>,
-    /// Newest first.
-    history: VecDeque<Transition>,
+    /// Newest first; shared with published snapshots until it changes.
+    history: Arc<Vec<Transition>>,
     /// Bumped whenever probing restarts; outcomes of older generations are dropped.
     generation: u64,
     token: CancelToken,
@@ -139,20 +139,24 @@ impl Core {
         counter.record(result.is_pass());
         let new_state = if counter.is_up() { BackendState::Up } else { BackendState::Down };
         let counter = *counter;
-        rt.last_result = Some(result.clone());
         rt.last_result_at = Some(SystemTime::now());
         rt.last_done = Some(now);
-        let name = outcome.backend;
         let changed = new_state != rt.state;
+        // The detail is copied only for a transition, not for every result.
+        let cause = changed.then(|| (result.code, result.detail.clone()));
+        rt.last_result = Some(result);
+        let (generation, token) = (rt.generation, rt.token.clone());
+        let name = outcome.backend;
         self.touch(&name);
-        if changed {
-            self.transition(&name, new_state, result.code.as_str(), &result.detail);
+        if let Some((code, detail)) = cause {
+            self.transition(&name, new_state, code.as_str(), &detail);
             self.recompute_frontends_of(&name);
         }
         // Schedule from completion, so a late probe never causes a burst.
         let base = base_interval(&target.check, new_state, &counter);
         let delay = jittered(base, target.check.jitter_percent, &mut self.rng);
-        self.schedule(&name, now + delay);
+        // A transition changes neither the generation nor the token.
+        self.engine.schedule(now + delay, ProbeJob { target, generation, token });
     }
 
     pub(super) fn on_command(&mut self, cmd: Command) -> Result<(), CommandError> {
@@ -178,7 +182,7 @@ impl Core {
         let at = SystemTime::now();
         let mut initial = Vec::with_capacity(self.backends.len() + self.frontend_evals.len());
         for (name, rt) in &self.backends {
-            let last = rt.history.front();
+            let last = rt.history.first();
             initial.push(Event::Backend(BackendEvent {
                 backend: name.clone(),
                 address: rt.cfg.address,
@@ -410,7 +414,7 @@ impl Core {
                 last_result: None,
                 last_result_at: None,
                 last_done: None,
-                history: VecDeque::new(),
+                history: Arc::default(),
                 generation: 0,
                 token: CancelToken::new(),
                 target: None,
@@ -590,14 +594,11 @@ impl Core {
         }
         let at = SystemTime::now();
         rt.state = to;
-        rt.history.push_front(Transition {
-            at,
-            from,
-            to,
-            code: code.to_string(),
-            detail: detail.to_string(),
-        });
-        rt.history.truncate(history_len);
+        // Copies the history only when a snapshot still shares it: once per
+        // transition, never per probe.
+        let history = Arc::make_mut(&mut rt.history);
+        history.truncate(history_len - 1);
+        history.insert(0, Transition { at, from, to, code: code.to_string(), detail: detail.to_string() });
         let line = format!(
             "backend-transition backend={} from={from} to={to} code={} detail={}",
             Value(name),
@@ -778,7 +779,7 @@ impl BackendRt {
             counter: self.counter,
             last_result: self.last_result.clone(),
             last_result_at: self.last_result_at,
-            history: self.history.iter().cloned().collect(),
+            history: self.history.clone(),
         }
     }
 }

@@ -41,7 +41,9 @@ pub struct BackendSnapshot {
     pub last_result: Option<ProbeResult>,
     pub last_result_at: Option<SystemTime>,
     /// Newest first, at most `healthchecker.transition-history` entries.
-    pub history: Vec<Transition>,
+    /// Shared with the checker until the next transition: publishing after
+    /// a probe result copies no history.
+    pub history: Arc<Vec<Transition>>,
 }
 
 /// One backend state change.

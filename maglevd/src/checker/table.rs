@@ -201,7 +201,7 @@ mod tests {
             counter: None,
             last_result: None,
             last_result_at: None,
-            history: Vec::new(),
+            history: Arc::default(),
         })
     }
 

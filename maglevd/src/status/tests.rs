@@ -63,13 +63,13 @@ fn fixture(backends: usize, first_name: &str) -> (Checker, Snapshot, VppStatus, 
         r.http_status = Some(200);
         b.last_result = Some(r);
         b.last_result_at = Some(now - Duration::from_millis(700));
-        b.history = vec![Transition {
+        b.history = Arc::new(vec![Transition {
             at: now - Duration::from_secs(4000),
             from: BackendState::Unknown,
             to: BackendState::Up,
             code: "L7OK".into(),
             detail: "HTTP status 200".into(),
-        }];
+        }]);
     }
     let counters: Vec<VipCounters> = snap
         .frontends
