@@ -58,7 +58,7 @@ pub(crate) fn probe(
             }
         }
     };
-    let socket = match tcp::connect(target, port, deadline) {
+    let socket = match tcp::connect(target, port, tcp::Then::Send, deadline) {
         Ok(s) => s,
         Err(result) => return result,
     };
