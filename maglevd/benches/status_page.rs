@@ -100,13 +100,13 @@ fn main() {
         b.counter = Some(HealthCounter::with_value(2, 3, if i % 10 == 0 { 0 } else { 4 }));
         b.last_result = Some(ProbeResult::new(ResultCode::L4Ok, "connected", Duration::from_micros(300)));
         b.last_result_at = Some(now);
-        b.history = vec![Transition {
+        b.history = Arc::new(vec![Transition {
             at: now - Duration::from_secs(3600),
             from: BackendState::Unknown,
             to: b.state,
             code: "L4OK".into(),
             detail: "connected".into(),
-        }];
+        }]);
     }
     let counters: Vec<VipCounters> = snap
         .frontends
