@@ -32,11 +32,21 @@ pub trait Handler: Send + Sync + 'static {
 
 pub enum Reply {
     Full(Response),
+    /// A 200 answer whose body `write` produces on the worker thread, in
+    /// pieces, ending when the connection closes (no Content-Length): for
+    /// bodies too large to hold in memory at once (`/metrics`).
+    Written {
+        content_type: &'static str,
+        write: BodyWriter,
+    },
     /// A reply that lasts (Server-Sent Events): runs on a thread of its
     /// own, within [`Limits::streams`]. It writes its own head
     /// ([`stream_head`]).
     Stream(Box<dyn FnOnce(StreamCtx) + Send>),
 }
+
+/// Writes a [`Reply::Written`] body to the client's socket.
+pub type BodyWriter = Box<dyn FnOnce(&mut dyn io::Write) -> io::Result<()> + Send>;
 
 /// What a stream gets: the client's socket (blocking, with the write
 /// timeout set) and a channel that disconnects when the server stops.

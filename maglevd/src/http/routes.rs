@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use log::warn;
 
-use super::{Handler, Method, Reply, Request, Response};
+use super::{BodyWriter, Handler, Method, Reply, Request, Response};
 use crate::logging::Value;
 use crate::metrics::{Metrics, CONTENT_TYPE};
 use crate::status::StatusSource;
@@ -25,8 +25,10 @@ impl Handler for Routes {
             return Reply::Full(r);
         }
         let status = self.status.as_ref();
+        if req.path == "/metrics" {
+            return self.metrics_reply();
+        }
         Reply::Full(match (req.path.as_str(), status) {
-            ("/metrics", _) => self.metrics_response(),
             ("/", Some(_)) => Response::text(302, "see /status").with_header("Location", "/status"),
             ("/", None) => Response::new(200, "text/html; charset=utf-8", INDEX),
             ("/status", Some(s)) => s.page(),
@@ -38,12 +40,19 @@ impl Handler for Routes {
 }
 
 impl Routes {
-    fn metrics_response(&self) -> Response {
-        match self.metrics.encode() {
-            Ok(text) => Response::new(200, CONTENT_TYPE, text),
+    /// Streamed in pieces: at 10,000 backends the text is 20 MB. The only
+    /// part that can fail to encode is encoded before anything is sent, so
+    /// a failure is still a 500.
+    fn metrics_reply(&self) -> Reply {
+        match self.metrics.encode_registry() {
+            Ok(registry) => {
+                let metrics = self.metrics.clone();
+                let write: BodyWriter = Box::new(move |sink| metrics.write_to(&registry, sink));
+                Reply::Written { content_type: CONTENT_TYPE, write }
+            }
             Err(e) => {
                 warn!("metrics-encode-failed error={}", Value(&e.to_string()));
-                Response::text(500, &format!("cannot encode metrics: {e}"))
+                Reply::Full(Response::text(500, &format!("cannot encode metrics: {e}")))
             }
         }
     }

@@ -27,7 +27,7 @@ use crossbeam_channel::{Receiver, Sender, TrySendError};
 use log::{debug, warn};
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 
-use super::message::{head_end, parse_head, Method, Request, Response, MAX_HEAD};
+use super::message::{head_end, parse_head, stream_head, Method, Request, Response, MAX_HEAD};
 use super::{Handler, Reply, StreamCtx};
 use crate::logging::Value;
 use crate::metrics::MetricsError;
@@ -400,6 +400,14 @@ impl Worker {
                     let _ = resp.write_to(&mut stream, head_only);
                 }
                 Reply::Stream(run) => self.start_stream(stream, run),
+                Reply::Written { content_type, write } => {
+                    let sent = stream.write_all(&stream_head(content_type, &[]));
+                    if sent.is_ok() && !head_only {
+                        // A write error means the client left; it has
+                        // nothing to read an error message from.
+                        let _ = write(&mut stream);
+                    }
+                }
             }
         }
     }

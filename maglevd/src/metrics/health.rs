@@ -38,17 +38,16 @@ pub(super) type SnapshotSlot = Arc<RwLock<Option<CheckerHandle>>>;
 
 /// Writes every health family of the attached checker's snapshot; nothing
 /// before a checker is attached.
-pub(super) fn write(source: &SnapshotSlot, out: &mut String) {
+pub(super) fn write(source: &SnapshotSlot, t: &mut Text<'_>) {
     // Clone the handle out so the slot's lock is not held while writing.
     let handle = source.read().clone();
     if let Some(h) = handle {
-        write_snapshot(&h.snapshot(), out);
+        write_snapshot(&h.snapshot(), t);
     }
 }
 
 /// Every scrape-time health family of `snap`.
-pub(super) fn write_snapshot(snap: &Snapshot, out: &mut String) {
-    let mut t = Text { out };
+pub(super) fn write_snapshot(snap: &Snapshot, t: &mut Text<'_>) {
     if snap.backends.is_empty() && snap.frontends.is_empty() {
         return;
     }

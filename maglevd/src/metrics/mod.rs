@@ -42,6 +42,7 @@ use prometheus::{IntGaugeVec, Opts, Registry, TextEncoder};
 
 use crate::checker::CheckerHandle;
 use crate::version::{COMMIT, VERSION};
+use text::Text;
 
 pub use error::MetricsError;
 pub use grpc::{GrpcCall, GrpcCode, GrpcMethod, GrpcType};
@@ -101,12 +102,37 @@ impl Metrics {
     /// per-backend families written directly (`health`, `probes`), then the
     /// registry's.
     pub fn encode(&self) -> Result<String, prometheus::Error> {
-        let mut out = String::with_capacity(self.last_len.load(Ordering::Relaxed) + 4096);
-        health::write(&self.checker, &mut out);
-        self.probes.write(&mut out);
-        TextEncoder::new().encode_utf8(&self.registry.gather(), &mut out)?;
+        let registry = self.encode_registry()?;
+        let mut out = String::with_capacity(self.last_len.load(Ordering::Relaxed) + registry.len() + 4096);
+        let mut t = Text::new(&mut out);
+        health::write(&self.checker, &mut t);
+        self.probes.write(&mut t);
+        // Without a sink nothing is written anywhere: no error to report.
+        let _ = t.finish();
         self.last_len.store(out.len(), Ordering::Relaxed);
+        out.push_str(&registry);
         Ok(out)
+    }
+
+    /// The registry's families; encoded first, so that a scrape that
+    /// streams knows of an encoding error before it has sent anything.
+    pub fn encode_registry(&self) -> Result<String, prometheus::Error> {
+        let mut out = String::new();
+        TextEncoder::new().encode_utf8(&self.registry.gather(), &mut out)?;
+        Ok(out)
+    }
+
+    /// The same exposition as [`Metrics::encode`], written to `sink` in
+    /// pieces of about 64 KiB: a scrape needs that much memory, not the
+    /// size of the whole text (20 MB at 10,000 backends). `registry` is
+    /// what [`Metrics::encode_registry`] returned.
+    pub fn write_to(&self, registry: &str, sink: &mut dyn std::io::Write) -> std::io::Result<()> {
+        let mut buf = String::with_capacity(text::CHUNK + 1024);
+        let mut t = Text::streaming(&mut buf, sink);
+        health::write(&self.checker, &mut t);
+        self.probes.write(&mut t);
+        t.finish()?;
+        sink.write_all(registry.as_bytes())
     }
 
     /// The registry, for embedding or for tests that inspect families.

@@ -140,14 +140,13 @@ impl ProbeMetrics {
 
     /// Writes `maglev_probe_total` and `maglev_probe_duration_seconds`, in
     /// backend order; nothing while no probe has run.
-    pub fn write(&self, out: &mut String) {
+    pub(super) fn write(&self, t: &mut Text<'_>) {
         let mut all: Vec<Arc<Series>> =
             self.series.read().values().flat_map(|v| v.iter().map(|(_, s)| s.clone())).collect();
         if all.is_empty() {
             return;
         }
         all.sort_by(|a, b| a.labels.cmp(&b.labels));
-        let mut t = Text { out };
         t.family(PROBES.0, PROBES.1, "counter");
         for s in &all {
             for (code, n) in ResultCode::ALL.iter().zip(&s.codes) {

@@ -49,7 +49,8 @@ mod tests {
 
         let (status, headers, body) = get(addr, "HEAD", "/metrics?x=1");
         assert!(status.ends_with("200 OK") && body.is_empty(), "{status} {body:?}");
-        assert!(headers.contains("content-length:"), "{headers}");
+        // Streamed: the body ends when the connection closes.
+        assert!(headers.contains("connection: close") && !headers.contains("content-length:"), "{headers}");
 
         let (status, headers, body) = get(addr, "GET", "/");
         assert!(status.ends_with("200 OK") && headers.contains("text/html"), "{status} {headers}");

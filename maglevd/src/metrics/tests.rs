@@ -442,3 +442,44 @@ fn grpc_methods_from_full_paths() {
         assert_eq!(GrpcMethod::from_path(bad, GrpcType::Unary), None, "{bad:?}");
     }
 }
+
+/// Records the size of every write.
+struct Pieces {
+    bytes: Vec<u8>,
+    largest: usize,
+}
+
+impl std::io::Write for Pieces {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.largest = self.largest.max(buf.len());
+        self.bytes.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn a_streamed_scrape_is_the_whole_exposition_in_bounded_pieces() {
+    let r = running();
+    // About 3,000 backends' probe series: megabytes of text.
+    for i in 0..3000 {
+        let o = outcome(&format!("backend-{i}"), ResultCode::L7Ok, Duration::from_millis(3), Duration::ZERO);
+        r.metrics.on_probe(&o, ProbeType::Http);
+    }
+    let whole = r.metrics.encode().expect("encode");
+    assert!(whole.len() > 1_000_000, "only {} bytes: the test needs a large exposition", whole.len());
+    // The registry's part (process figures among it) changes from one
+    // scrape to the next: compare what comes before it, then its place.
+    let mut sink = Pieces { bytes: Vec::new(), largest: 0 };
+    r.metrics.write_to("", &mut sink).expect("stream");
+    let streamed = String::from_utf8(sink.bytes).expect("UTF-8");
+    assert!(streamed.len() > 1_000_000 && whole.starts_with(&streamed), "the streamed scrape differs");
+    let bound = super::text::CHUNK + 1024;
+    assert!(sink.largest <= bound, "a piece of {} bytes (bound {bound})", sink.largest);
+    let mut sink = Pieces { bytes: Vec::new(), largest: 0 };
+    r.metrics.write_to("# the registry's families\n", &mut sink).expect("stream");
+    assert!(sink.bytes.ends_with(b"\n# the registry's families\n"), "the registry's part comes last");
+}

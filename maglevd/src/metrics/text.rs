@@ -5,13 +5,56 @@
 //! scrape. Label sets are rendered once and reused (`labels`).
 
 use std::fmt::Write as _;
+use std::io;
 
-/// The exposition being written.
+/// A buffer handed to the sink once it holds this much: a scrape then
+/// needs this much memory, whatever the number of backends (10,000 of them
+/// are 20 MB of text, which a whole-body buffer held twice, and which the
+/// allocator kept afterwards).
+pub(super) const CHUNK: usize = 64 * 1024;
+
+/// The exposition being written: into `out`, which is handed to `sink`
+/// whenever it is full, if there is a sink.
 pub(super) struct Text<'a> {
-    pub out: &'a mut String,
+    out: &'a mut String,
+    sink: Option<&'a mut dyn io::Write>,
+    /// The first write error; later output is dropped.
+    failed: Option<io::Error>,
 }
 
-impl Text<'_> {
+impl<'a> Text<'a> {
+    /// Everything stays in `out`.
+    pub fn new(out: &'a mut String) -> Text<'a> {
+        Text { out, sink: None, failed: None }
+    }
+
+    /// Full buffers go to `sink`; `finish` sends the rest.
+    pub fn streaming(out: &'a mut String, sink: &'a mut dyn io::Write) -> Text<'a> {
+        Text { out, sink: Some(sink), failed: None }
+    }
+
+    fn spill(&mut self, min: usize) {
+        let Some(sink) = self.sink.as_mut() else { return };
+        if self.out.len() < min {
+            return;
+        }
+        if self.failed.is_none() {
+            if let Err(e) = sink.write_all(self.out.as_bytes()) {
+                self.failed = Some(e);
+            }
+        }
+        self.out.clear();
+    }
+
+    /// Sends what is buffered (with a sink) and reports the first write error.
+    pub fn finish(mut self) -> io::Result<()> {
+        self.spill(1);
+        match self.failed {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+
     /// The `# HELP` and `# TYPE` lines that open a family.
     pub fn family(&mut self, name: &str, help: &str, kind: &str) {
         self.out.push_str("# HELP ");
@@ -49,6 +92,7 @@ impl Text<'_> {
         self.out.push(' ');
         write_value(self.out, value);
         self.out.push('\n');
+        self.spill(CHUNK);
     }
 }
 
@@ -109,7 +153,7 @@ mod tests {
     #[test]
     fn samples_labels_and_values_are_spelled_as_the_format_wants() {
         let mut s = String::new();
-        let mut t = Text { out: &mut s };
+        let mut t = Text::new(&mut s);
         t.family("m", "Help with \\ and\nnewline.", "gauge");
         let l = labels(&[("backend", "a\"b\\c\nd"), ("type", "http")]);
         t.sample("m", &l, &[("le", "+Inf")], 3.0);
