@@ -3,20 +3,24 @@
 //! thread through `CheckerObserver`, so every update is a few atomic adds.
 //!
 //! The per-backend families (`maglev_probe_total`,
-//! `maglev_probe_duration_seconds`) are kept here rather than in the
-//! `prometheus` crate's vectors: each backend's counters sit in one
-//! struct found with one map lookup per probe, and a scrape writes them
-//! straight into the output with label sets rendered once per backend.
+//! `maglev_probe_duration_seconds`, `maglev_backend_transitions_total`) are
+//! kept here rather than in the `prometheus` crate's vectors: each
+//! backend's counters sit in one struct found with one map lookup per
+//! probe, and a scrape writes them straight into the output with label sets
+//! rendered once per backend. (A registry vector is gathered into protobuf
+//! messages on every scrape: tens of thousands of small allocations at
+//! 10,000 backends, which the allocator keeps afterwards.)
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use parking_lot::RwLock;
-use prometheus::{Histogram, HistogramOpts, IntCounterVec, Opts, Registry};
+use prometheus::{Histogram, HistogramOpts, Registry};
 
 use crate::checker::{BackendEvent, CheckerObserver};
 use crate::config::ProbeType;
+use crate::health::BackendState;
 use crate::probe::{ProbeOutcome, ResultCode};
 
 use super::text::{labels, write_value, Text};
@@ -70,7 +74,22 @@ pub(super) struct ProbeMetrics {
     /// `le` values of the duration buckets, rendered once.
     bucket_bounds: Vec<String>,
     lateness: Histogram,
-    transitions: IntCounterVec,
+    transitions: RwLock<HashMap<String, Arc<Transitions>>>,
+}
+
+const STATES: usize = BackendState::ALL.len();
+const TRANSITIONS: (&str, &str) =
+    ("maglev_backend_transitions_total", "Backend state changes, by backend and states.");
+
+/// One backend's transitions, by (from, to).
+struct Transitions {
+    /// `backend="…"`, rendered once.
+    labels: String,
+    counts: [[AtomicU64; STATES]; STATES],
+}
+
+fn state_index(s: BackendState) -> usize {
+    BackendState::ALL.iter().position(|x| *x == s).unwrap_or(0)
 }
 
 impl ProbeMetrics {
@@ -82,12 +101,7 @@ impl ProbeMetrics {
             )
             .buckets(LATENESS_BUCKETS.to_vec()),
         )?;
-        let transitions = IntCounterVec::new(
-            Opts::new("maglev_backend_transitions_total", "Backend state changes, by backend and states."),
-            &["backend", "from", "to"],
-        )?;
         registry.register(Box::new(lateness.clone()))?;
-        registry.register(Box::new(transitions.clone()))?;
         let bucket_bounds = DURATION_BUCKETS
             .iter()
             .map(|b| {
@@ -96,7 +110,12 @@ impl ProbeMetrics {
                 s
             })
             .collect();
-        Ok(ProbeMetrics { series: RwLock::default(), bucket_bounds, lateness, transitions })
+        Ok(ProbeMetrics {
+            series: RwLock::default(),
+            bucket_bounds,
+            lateness,
+            transitions: RwLock::default(),
+        })
     }
 
     fn series(&self, backend: &str, kind: ProbeType) -> Arc<Series> {
@@ -135,12 +154,51 @@ impl ProbeMetrics {
     }
 
     fn on_transition(&self, event: &BackendEvent) {
-        self.transitions.with_label_values(&[&event.backend, event.from.as_str(), event.to.as_str()]).inc();
+        let found = self.transitions.read().get(&event.backend).cloned();
+        let t = found.unwrap_or_else(|| {
+            let mut map = self.transitions.write();
+            map.entry(event.backend.clone())
+                .or_insert_with(|| {
+                    Arc::new(Transitions {
+                        labels: labels(&[("backend", &event.backend)]),
+                        counts: Default::default(),
+                    })
+                })
+                .clone()
+        });
+        t.counts[state_index(event.from)][state_index(event.to)].fetch_add(1, Ordering::Relaxed);
     }
 
     /// Writes `maglev_probe_total` and `maglev_probe_duration_seconds`, in
     /// backend order; nothing while no probe has run.
+    /// Writes `maglev_backend_transitions_total`, in backend order; only the
+    /// (from, to) pairs that happened.
+    fn write_transitions(&self, t: &mut Text<'_>) {
+        let mut all: Vec<Arc<Transitions>> = self.transitions.read().values().cloned().collect();
+        if all.is_empty() {
+            return;
+        }
+        all.sort_by(|a, b| a.labels.cmp(&b.labels));
+        t.family(TRANSITIONS.0, TRANSITIONS.1, "counter");
+        for tr in &all {
+            for (from, row) in BackendState::ALL.iter().zip(&tr.counts) {
+                for (to, n) in BackendState::ALL.iter().zip(row) {
+                    let n = n.load(Ordering::Relaxed);
+                    if n > 0 {
+                        t.sample(
+                            TRANSITIONS.0,
+                            &tr.labels,
+                            &[("from", from.as_str()), ("to", to.as_str())],
+                            n as f64,
+                        );
+                    }
+                }
+            }
+        }
+    }
+
     pub(super) fn write(&self, t: &mut Text<'_>) {
+        self.write_transitions(t);
         let mut all: Vec<Arc<Series>> =
             self.series.read().values().flat_map(|v| v.iter().map(|(_, s)| s.clone())).collect();
         if all.is_empty() {
