@@ -35,7 +35,6 @@ mod text;
 mod vpp;
 mod vpp_bridge;
 
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use prometheus::{IntGaugeVec, Opts, Registry, TextEncoder};
@@ -58,8 +57,6 @@ pub struct Metrics {
     grpc: grpc::GrpcMetrics,
     checker: health::SnapshotSlot,
     vpp_source: vpp::VppSourceSlot,
-    /// Size of the last exposition: the next one's buffer starts that big.
-    last_len: AtomicUsize,
 }
 
 impl Metrics {
@@ -88,7 +85,6 @@ impl Metrics {
             registry,
             checker,
             vpp_source,
-            last_len: AtomicUsize::new(0),
         })
     }
 
@@ -98,20 +94,13 @@ impl Metrics {
         *self.checker.write() = Some(handle);
     }
 
-    /// The whole exposition in the Prometheus text format 0.0.4: the
-    /// per-backend families written directly (`health`, `probes`), then the
-    /// registry's.
+    /// The same text a scrape streams ([`Metrics::write_to`]), whole.
     pub fn encode(&self) -> Result<String, prometheus::Error> {
         let registry = self.encode_registry()?;
-        let mut out = String::with_capacity(self.last_len.load(Ordering::Relaxed) + registry.len() + 4096);
-        let mut t = Text::new(&mut out);
-        health::write(&self.checker, &mut t);
-        self.probes.write(&mut t);
-        // Without a sink nothing is written anywhere: no error to report.
-        let _ = t.finish();
-        self.last_len.store(out.len(), Ordering::Relaxed);
-        out.push_str(&registry);
-        Ok(out)
+        let mut out = Vec::new();
+        self.write_to(&registry, &mut out)?;
+        // Every piece was written from a `String`.
+        Ok(String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()))
     }
 
     /// The registry's families; encoded first, so that a scrape that
@@ -122,13 +111,13 @@ impl Metrics {
         Ok(out)
     }
 
-    /// The same exposition as [`Metrics::encode`], written to `sink` in
-    /// pieces of about 64 KiB: a scrape needs that much memory, not the
-    /// size of the whole text (20 MB at 10,000 backends). `registry` is
-    /// what [`Metrics::encode_registry`] returned.
+    /// The whole exposition in the Prometheus text format 0.0.4, written
+    /// to `sink` in pieces of about 64 KiB: a scrape needs that much
+    /// memory, not the size of the whole text (20 MB at 10,000 backends).
+    /// The per-backend families are written directly (`health`, `probes`),
+    /// then `registry`, what [`Metrics::encode_registry`] returned.
     pub fn write_to(&self, registry: &str, sink: &mut dyn std::io::Write) -> std::io::Result<()> {
-        let mut buf = String::with_capacity(text::CHUNK + 1024);
-        let mut t = Text::streaming(&mut buf, sink);
+        let mut t = Text::new(sink);
         health::write(&self.checker, &mut t);
         self.probes.write(&mut t);
         t.finish()?;

@@ -13,40 +13,34 @@ use std::io;
 /// allocator kept afterwards).
 pub(super) const CHUNK: usize = 64 * 1024;
 
-/// The exposition being written: into `out`, which is handed to `sink`
-/// whenever it is full, if there is a sink.
+/// The exposition being written: into a buffer handed to `sink` whenever
+/// it holds `CHUNK` bytes.
 pub(super) struct Text<'a> {
-    out: &'a mut String,
-    sink: Option<&'a mut dyn io::Write>,
+    out: String,
+    sink: &'a mut dyn io::Write,
     /// The first write error; later output is dropped.
     failed: Option<io::Error>,
 }
 
 impl<'a> Text<'a> {
-    /// Everything stays in `out`.
-    pub fn new(out: &'a mut String) -> Text<'a> {
-        Text { out, sink: None, failed: None }
-    }
-
-    /// Full buffers go to `sink`; `finish` sends the rest.
-    pub fn streaming(out: &'a mut String, sink: &'a mut dyn io::Write) -> Text<'a> {
-        Text { out, sink: Some(sink), failed: None }
+    /// `finish` sends what is left.
+    pub fn new(sink: &'a mut dyn io::Write) -> Text<'a> {
+        Text { out: String::with_capacity(CHUNK + 1024), sink, failed: None }
     }
 
     fn spill(&mut self, min: usize) {
-        let Some(sink) = self.sink.as_mut() else { return };
         if self.out.len() < min {
             return;
         }
         if self.failed.is_none() {
-            if let Err(e) = sink.write_all(self.out.as_bytes()) {
+            if let Err(e) = self.sink.write_all(self.out.as_bytes()) {
                 self.failed = Some(e);
             }
         }
         self.out.clear();
     }
 
-    /// Sends what is buffered (with a sink) and reports the first write error.
+    /// Sends what is buffered and reports the first write error.
     pub fn finish(mut self) -> io::Result<()> {
         self.spill(1);
         match self.failed {
@@ -60,7 +54,7 @@ impl<'a> Text<'a> {
         self.out.push_str("# HELP ");
         self.out.push_str(name);
         self.out.push(' ');
-        escape_help(self.out, help);
+        escape_help(&mut self.out, help);
         self.out.push_str("\n# TYPE ");
         self.out.push_str(name);
         self.out.push(' ');
@@ -90,7 +84,7 @@ impl<'a> Text<'a> {
             self.out.push('}');
         }
         self.out.push(' ');
-        write_value(self.out, value);
+        write_value(&mut self.out, value);
         self.out.push('\n');
         self.spill(CHUNK);
     }
@@ -152,16 +146,17 @@ mod tests {
 
     #[test]
     fn samples_labels_and_values_are_spelled_as_the_format_wants() {
-        let mut s = String::new();
-        let mut t = Text::new(&mut s);
+        let mut sink = Vec::new();
+        let mut t = Text::new(&mut sink);
         t.family("m", "Help with \\ and\nnewline.", "gauge");
         let l = labels(&[("backend", "a\"b\\c\nd"), ("type", "http")]);
         t.sample("m", &l, &[("le", "+Inf")], 3.0);
         t.sample("m", "", &[], 0.25);
         t.sample("m", "", &[("state", "up"), ("x", "y")], f64::INFINITY);
         t.sample("m", "", &[], f64::NAN);
+        t.finish().expect("a Vec takes every write");
         assert_eq!(
-            s,
+            String::from_utf8(sink).expect("UTF-8"),
             "# HELP m Help with \\\\ and\\nnewline.\n# TYPE m gauge\n\
              m{backend=\"a\\\"b\\\\c\\nd\",type=\"http\",le=\"+Inf\"} 3\n\
              m 0.25\nm{state=\"up\",x=\"y\"} +Inf\nm NaN\n"
