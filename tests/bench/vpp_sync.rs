@@ -154,31 +154,21 @@ fn main() {
 
     println!("vpp sync, {VIPS} VIPs x {ASES} ASes, against {which}:");
     println!("  {:<40} {:>12}   target <= 500 ms", "full sync into an empty VPP", ms(full));
-    println!(
-        "  {:<40} {:>12}   p99 {:>10}   target <= 30 ms",
-        "no-op full sync, p50",
-        ms(percentile(&noop, 0.5)),
-        ms(percentile(&noop, 0.99))
-    );
-    println!(
-        "  {:<40} {:>12}   p99 {:>10}   target <= 5 ms ({} transitions)",
+    let row = |what: &str, samples: &[Duration], note: &str| {
+        println!(
+            "  {what:<40} {:>12}   p99 {:>10}   {note}",
+            ms(percentile(samples, 0.5)),
+            ms(percentile(samples, 0.99))
+        );
+    };
+    row("no-op full sync, p50", &noop, "target <= 30 ms");
+    row(
         "transition to write, p50",
-        ms(percentile(&transitions, 0.5)),
-        ms(percentile(&transitions, 0.99)),
-        transitions.len()
+        &transitions,
+        &format!("target <= 5 ms ({} transitions)", transitions.len()),
     );
-    println!(
-        "  {:<40} {:>12}   p99 {:>10}   (the checker's part of the above)",
-        "  of which the action applied, p50",
-        ms(percentile(&applied, 0.5)),
-        ms(percentile(&applied, 0.99))
-    );
-    println!(
-        "  {:<40} {:>12}   p99 {:>10}   (VPP's own answer time, for reference)",
-        "one API round trip (control_ping), p50",
-        ms(percentile(&pings, 0.5)),
-        ms(percentile(&pings, 0.99))
-    );
+    row("  of which the action applied, p50", &applied, "(the checker's part of the above)");
+    row("one API round trip (control_ping), p50", &pings, "(VPP's own answer time, for reference)");
     thread.stop();
     checker.stop();
 }
