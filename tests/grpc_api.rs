@@ -533,3 +533,20 @@ fn the_watch_stream_over_the_cap_is_refused_while_the_others_go_on() {
         }
     });
 }
+
+#[test]
+fn more_simultaneous_calls_than_armed_slots_are_all_answered() {
+    // The server arms a few dozen call slots per completion queue; a burst
+    // well beyond them waits its turn and is answered, none refused.
+    const CALLS: usize = 300;
+    let s = setup("info");
+    let c = client(&s.m.grpc_addr);
+    let calls: Vec<_> = (0..CALLS)
+        .map(|_| c.list_backends_async(&pb::ListBackendsRequest::new()).expect("start ListBackends"))
+        .collect();
+    let answered = futures_executor::block_on(futures_util::future::join_all(calls));
+    for (i, r) in answered.into_iter().enumerate() {
+        let list = r.unwrap_or_else(|e| panic!("call {i} of {CALLS} failed: {e}"));
+        assert_eq!(list.backends.len(), 3, "call {i}");
+    }
+}

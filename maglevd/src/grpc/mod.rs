@@ -38,6 +38,11 @@ pub use vpp::VppService;
 /// Completion-queue threads. Handlers never wait on other threads (see
 /// `service`), so two suffice.
 const CQ_THREADS: usize = 2;
+/// Calls each completion queue stands ready to accept at the same instant;
+/// a matched slot is re-armed at once, and calls beyond wait in C-core's
+/// queue until one is. grpcio's default of 1,024 per queue held about
+/// 1 MB for a control-plane API that sees a few calls at a time.
+const REQUEST_SLOTS_PER_CQ: usize = 32;
 
 pub struct GrpcOptions {
     /// `host:port`, `:port` (all addresses) or `unix:/path`.
@@ -155,6 +160,7 @@ pub fn start(checker: CheckerHandle, opts: GrpcOptions) -> Result<GrpcServer, Gr
         max_watch_streams: opts.max_watch_streams,
     };
     let mut builder = ServerBuilder::new(env.clone())
+        .requests_slot_per_cq(REQUEST_SLOTS_PER_CQ)
         .register_service(maglev_proto::maglev_grpc::create_maglev(maglev))
         .register_service(maglev_proto::health_v1_grpc::create_health(health::HealthService::new(
             health.clone(),
