@@ -14,7 +14,7 @@ use std::time::{Duration, Instant, SystemTime};
 use maglevd::checker::{Checker, CheckerObserver};
 use maglevd::config::{self, LoadOptions, ProbeType};
 use maglevd::metrics::{self, GrpcMethod, GrpcType, Metrics, VipSample, VppSample, VppStatusSource};
-use maglevd::probe::{ProbeOutcome, ProbeResult, ResultCode};
+use maglevd::probe::{ProbeOutcome, ProbeResult, ProbeTarget, ResultCode};
 
 const BACKENDS: usize = 1000;
 const FRONTENDS: usize = 100;
@@ -88,13 +88,18 @@ impl VppStatusSource for ConnectedVpp {
 }
 
 /// Feeds every backend a few probe results, as the checker would.
-fn feed_probes(m: &Metrics) {
+fn feed_probes(m: &Metrics, check: &Arc<config::HealthCheck>) {
     let now = Instant::now();
     for i in 0..BACKENDS {
+        let target = Arc::new(ProbeTarget {
+            backend: backend(i),
+            address: std::net::Ipv4Addr::LOCALHOST.into(),
+            check: check.clone(),
+        });
         for n in 0..5u64 {
             let code = if i % 10 == 0 && n == 0 { ResultCode::L4Con } else { ResultCode::L4Ok };
             let outcome = ProbeOutcome {
-                backend: backend(i),
+                target: target.clone(),
                 generation: 0,
                 due: now,
                 started: now + Duration::from_micros(300 * n),
@@ -130,6 +135,7 @@ fn report(what: &str, mut times: Vec<Duration>) {
 fn main() {
     let config =
         config::parse(&config_yaml(), "bench.yaml", LoadOptions::default()).expect("valid bench config");
+    let check = config.healthchecks["idle"].clone();
     let metrics = Arc::new(Metrics::new());
     let checker = Checker::start(config, metrics.clone()).expect("start the checker");
     metrics.attach_checker(checker.handle());
@@ -137,7 +143,7 @@ fn main() {
     let methods: Vec<GrpcMethod> =
         (0..20).map(|i| GrpcMethod::new("maglev.Maglev", &format!("Method{i}"), GrpcType::Unary)).collect();
     metrics.register_grpc_methods(&methods);
-    feed_probes(&metrics);
+    feed_probes(&metrics, &check);
 
     let text = metrics.encode().expect("encode");
     let series = text.lines().filter(|l| !l.starts_with('#')).count();

@@ -119,19 +119,19 @@ impl Core {
 
     pub(super) fn on_outcome(&mut self, outcome: ProbeOutcome) {
         let now = Instant::now();
-        let Some(rt) = self.backends.get_mut(&outcome.backend) else { return };
+        let Some(rt) = self.backends.get_mut(outcome.backend()) else { return };
         if outcome.generation != rt.generation || !rt.state.is_active() {
             return; // paused, disabled, removed or restarted since
         }
         let Some(target) = rt.target.clone() else { return };
         self.observer.on_probe(&outcome, target.check.probe.probe_type());
-        let result = outcome.result;
+        let ProbeOutcome { result, due, started, .. } = outcome;
         debug!(
             "probe-result backend={} code={} duration_ms={} late_ms={} detail={}",
-            Value(&outcome.backend),
+            Value(&target.backend),
             result.code,
             result.duration.as_millis(),
-            outcome.started.saturating_duration_since(outcome.due).as_millis(),
+            started.saturating_duration_since(due).as_millis(),
             Value(&result.detail)
         );
         let counter =
@@ -146,11 +146,11 @@ impl Core {
         let cause = changed.then(|| (result.code, result.detail.clone()));
         rt.last_result = Some(result);
         let (generation, token) = (rt.generation, rt.token.clone());
-        let name = outcome.backend;
-        self.touch(&name);
+        let name = &target.backend;
+        self.touch(name);
         if let Some((code, detail)) = cause {
-            self.transition(&name, new_state, code.as_str(), &detail);
-            self.recompute_frontends_of(&name);
+            self.transition(name, new_state, code.as_str(), &detail);
+            self.recompute_frontends_of(name);
         }
         // Schedule from completion, so a late probe never causes a burst.
         let base = base_interval(&target.check, new_state, &counter);

@@ -39,7 +39,7 @@ struct Recorder {
 
 impl CheckerObserver for Recorder {
     fn on_probe(&self, outcome: &ProbeOutcome, _: ProbeType) {
-        self.outcomes.lock().push((outcome.backend.clone(), outcome.generation, outcome.started));
+        self.outcomes.lock().push((outcome.backend().to_string(), outcome.generation, outcome.started));
     }
 }
 

@@ -139,7 +139,7 @@ impl ProbeMetrics {
 
     fn on_probe(&self, outcome: &ProbeOutcome, probe_type: ProbeType) {
         let r = &outcome.result;
-        let s = self.series(&outcome.backend, probe_type);
+        let s = self.series(outcome.backend(), probe_type);
         if let Some(i) = ResultCode::ALL.iter().position(|c| *c == r.code) {
             s.codes[i].fetch_add(1, Ordering::Relaxed);
         }

@@ -9,7 +9,7 @@ use super::*;
 use crate::checker::{BackendEvent, Checker, CheckerObserver};
 use crate::config::{self, LoadOptions, ProbeType};
 use crate::health::BackendState;
-use crate::probe::{ProbeOutcome, ProbeResult, ResultCode};
+use crate::probe::{ProbeOutcome, ProbeResult, ProbeTarget, ResultCode};
 
 const CONFIG: &str = "\
 maglev:
@@ -104,8 +104,11 @@ fn label_names(samples: &[Sample], name: &str) -> HashSet<Vec<String>> {
 
 fn outcome(backend: &str, code: ResultCode, took: Duration, late: Duration) -> ProbeOutcome {
     let due = Instant::now();
+    let check = crate::probe::tests::check(crate::config::ProbeSpec::Tcp { port: 80 });
+    let target =
+        ProbeTarget { backend: backend.into(), address: [127, 0, 0, 1].into(), check: Arc::new(check) };
     ProbeOutcome {
-        backend: backend.into(),
+        target: Arc::new(target),
         generation: 0,
         due,
         started: due + late,

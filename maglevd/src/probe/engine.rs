@@ -163,7 +163,7 @@ mod tests {
         j.generation = 42;
         engine.schedule(due, j);
         let out = rx.recv_timeout(WAIT).expect("an outcome");
-        assert_eq!((out.backend.as_str(), out.generation, out.result.code), ("nginx0", 42, ResultCode::L4Ok));
+        assert_eq!((out.backend(), out.generation, out.result.code), ("nginx0", 42, ResultCode::L4Ok));
         assert_eq!(out.due, due);
         assert!(out.started >= due, "started {:?} before it was due", due - out.started);
         assert_eq!(engine.pending(), 0);
@@ -192,7 +192,7 @@ mod tests {
         );
 
         let out = rx.recv_timeout(WAIT).expect("the sentinel's outcome");
-        assert_eq!(out.backend, "sentinel");
+        assert_eq!(out.backend(), "sentinel");
         assert!(rx.try_recv().is_err(), "a cancelled job produced an outcome");
         assert_no_connection(&victim, "cancelled jobs");
         assert_eq!(engine.pending(), 0);
@@ -212,7 +212,7 @@ mod tests {
         slow.next_seen();
         queued.token.cancel();
         let out = rx.recv_timeout(WAIT).expect("the hanging probe's outcome");
-        assert_eq!((out.backend.as_str(), out.result.code), ("busy", ResultCode::L7Tout));
+        assert_eq!((out.backend(), out.result.code), ("busy", ResultCode::L7Tout));
         engine.shutdown();
         assert!(rx.try_recv().is_err(), "the cancelled job ran");
         assert_no_connection(&victim, "job cancelled in the queue");
@@ -246,8 +246,8 @@ mod tests {
             .collect();
         let allowed = timeout * HANGING as u32 / WORKERS as u32 + Duration::from_millis(150);
         for out in &outcomes {
-            assert!(out.started >= out.due, "{} started before it was due", out.backend);
-            if out.backend.starts_with("hang") {
+            assert!(out.started >= out.due, "{} started before it was due", out.backend());
+            if out.backend().starts_with("hang") {
                 assert_eq!(out.result.code, ResultCode::L7Tout, "{out:?}");
                 assert!(out.result.duration >= timeout - Duration::from_millis(10), "{out:?}");
                 assert!(out.result.duration < timeout + Duration::from_millis(300), "{out:?}");
@@ -257,11 +257,11 @@ mod tests {
                 assert!(
                     lateness <= allowed,
                     "{} started {lateness:?} late (allowed {allowed:?})",
-                    out.backend
+                    out.backend()
                 );
             }
         }
-        let mut names: Vec<&str> = outcomes.iter().map(|o| o.backend.as_str()).collect();
+        let mut names: Vec<&str> = outcomes.iter().map(|o| o.backend()).collect();
         names.sort_unstable();
         names.dedup();
         assert_eq!(names.len(), HANGING + QUICK, "a job ran twice or not at all");
@@ -319,7 +319,7 @@ mod tests {
         // ...and must wake for a job due in 20 ms.
         engine.schedule(now + Duration::from_millis(20), tcp_job("soon", up.local_addr().expect("addr")));
         let out = rx.recv_timeout(WAIT).expect("the earlier job's outcome");
-        assert_eq!(out.backend, "soon");
+        assert_eq!(out.backend(), "soon");
         assert_eq!(engine.pending(), 1, "the hour-later job waits in the wheel");
     }
 
@@ -353,7 +353,7 @@ mod tests {
         engine.shutdown();
         let took = stopping.elapsed();
         assert!(took < timeout + Duration::from_millis(500), "shutdown took {took:?}");
-        let finished: Vec<String> = rx.try_iter().map(|o| o.backend).collect();
+        let finished: Vec<String> = rx.try_iter().map(|o| o.backend().to_string()).collect();
         assert_eq!(finished, vec!["running".to_string()], "only the running probe may finish");
         assert_no_connection(&victim, "jobs queued at shutdown");
     }
@@ -375,7 +375,11 @@ mod tests {
         for i in 0..JOBS {
             let out = rx.recv_timeout(WAIT).unwrap_or_else(|_| panic!("outcome {i} missing"));
             let late = out.started - out.due;
-            assert!(late < timeout / 2, "{} started {late:?} late: it waited for another probe", out.backend);
+            assert!(
+                late < timeout / 2,
+                "{} started {late:?} late: it waited for another probe",
+                out.backend()
+            );
         }
     }
 
@@ -395,7 +399,7 @@ mod tests {
         let due = Instant::now() + Duration::from_millis(20);
         engine.schedule(due, tcp_job("next", up.local_addr().expect("addr")));
         let out = rx.recv_timeout(WAIT).expect("an outcome");
-        assert_eq!(out.backend, "next", "the second job waited for the hanging one");
+        assert_eq!(out.backend(), "next", "the second job waited for the hanging one");
         let late = out.started - out.due;
         assert!(late < timeout / 2, "started {late:?} late");
     }

@@ -95,13 +95,22 @@ pub struct ProbeJob {
 /// A finished probe, sent to the checker.
 #[derive(Debug, Clone)]
 pub struct ProbeOutcome {
-    pub backend: String,
+    /// The job's target, shared: an outcome allocates nothing to say whose
+    /// it is.
+    pub target: Arc<ProbeTarget>,
     pub generation: u64,
     /// When the probe was scheduled to start.
     pub due: Instant,
     /// When a worker actually started it (lateness = started - due).
     pub started: Instant,
     pub result: ProbeResult,
+}
+
+impl ProbeOutcome {
+    /// The probed backend's name.
+    pub fn backend(&self) -> &str {
+        &self.target.backend
+    }
 }
 
 #[cfg(test)]

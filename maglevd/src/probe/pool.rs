@@ -62,13 +62,7 @@ fn work(queue: &Queue, results: &Sender<ProbeOutcome>) {
             log::error!("probe-panicked backend={}", job.target.backend);
             ProbeResult::new(ResultCode::SockErr, "internal error: the probe panicked", started.elapsed())
         });
-        let outcome = ProbeOutcome {
-            backend: job.target.backend.clone(),
-            generation: job.generation,
-            due,
-            started,
-            result,
-        };
+        let outcome = ProbeOutcome { target: job.target, generation: job.generation, due, started, result };
         if results.send(outcome).is_err() {
             // Nobody listens any more: the daemon is going down.
             return;
