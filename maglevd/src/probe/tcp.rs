@@ -1,9 +1,11 @@
 //! TCP connect: the tcp probe itself, and the first step of http/https.
 
+use std::io;
 use std::net::SocketAddr;
 
 use nix::errno::Errno;
 use nix::poll::PollFlags;
+use nix::sys::socket::MsgFlags;
 use socket2::{SockAddr, Socket};
 
 use super::deadline::{is_timeout, wait, Deadline, Ready};
@@ -28,11 +30,53 @@ pub(crate) fn connect(
     then: Then,
     deadline: &Deadline,
 ) -> Result<Socket, ProbeResult> {
-    let fail = |code, detail: String| ProbeResult::new(code, detail, deadline.elapsed());
-    let timed_out = || fail(ResultCode::L4Tout, format!("connect timed out after {:?}", deadline.budget()));
+    let (socket, connected) = start(target, port, then, deadline)?;
+    if !connected {
+        wait_connected(&socket, deadline)?;
+    }
+    Ok(socket)
+}
+
+/// Connects and hands `data` to the kernel as soon as it takes it, and
+/// returns the socket with how much of `data` was taken. Against a nearby
+/// backend the handshake is complete when `connect` returns, and the send
+/// then needs no `poll` first (HAProxy's checks also send at once); a send
+/// that would block waits for the handshake as `connect` does. Failures
+/// before the kernel takes a byte are the connection's (L4TOUT, L4CON).
+pub(crate) fn connect_sending(
+    target: &ProbeTarget,
+    port: u16,
+    data: &[u8],
+    deadline: &Deadline,
+) -> Result<(Socket, usize), ProbeResult> {
+    let (socket, _) = start(target, port, Then::Send, deadline)?;
+    loop {
+        // MSG_NOSIGNAL: a connection reset before the send is an L4CON
+        // result, never a SIGPIPE.
+        match socket.send_with_flags(data, MsgFlags::MSG_NOSIGNAL.bits()) {
+            Ok(sent) => return Ok((socket, sent)),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            // Still connecting: the kernel queues nothing before the
+            // handshake is done.
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => wait_connected(&socket, deadline)?,
+            Err(e) => {
+                return Err(ProbeResult::new(ResultCode::L4Con, io_detail_lower(&e), deadline.elapsed()))
+            }
+        }
+    }
+}
+
+/// Opens the socket and starts connecting; true when the handshake is
+/// already complete.
+fn start(
+    target: &ProbeTarget,
+    port: u16,
+    then: Then,
+    deadline: &Deadline,
+) -> Result<(Socket, bool), ProbeResult> {
     let socket = socket::tcp(&target.check, target.address).map_err(|e| e.into_result(deadline.elapsed()))?;
     if deadline.remaining().is_none() {
-        return Err(timed_out());
+        return Err(timed_out(deadline));
     }
     if then == Then::Send {
         // The handshake's last ACK then rides on the first data segment
@@ -42,22 +86,38 @@ pub(crate) fn connect(
     }
     let dest = SockAddr::from(SocketAddr::new(target.address, port));
     match socket.connect(&dest) {
-        Ok(()) => return Ok(socket),
+        Ok(()) => Ok((socket, true)),
         // In progress (an interrupted connect goes on in the background).
         Err(e)
-            if matches!(e.raw_os_error().map(Errno::from_raw), Some(Errno::EINPROGRESS | Errno::EINTR)) => {}
-        Err(e) => return Err(fail(ResultCode::L4Con, io_detail_lower(&e))),
+            if matches!(e.raw_os_error().map(Errno::from_raw), Some(Errno::EINPROGRESS | Errno::EINTR)) =>
+        {
+            Ok((socket, false))
+        }
+        Err(e) => Err(ProbeResult::new(ResultCode::L4Con, io_detail_lower(&e), deadline.elapsed())),
     }
-    match wait(&socket, Ready::Write, deadline) {
-        Ok(revents) if !revents.intersects(PollFlags::POLLERR | PollFlags::POLLHUP) => Ok(socket),
+}
+
+/// Waits until a connecting socket is connected, or says why it is not.
+fn wait_connected(socket: &Socket, deadline: &Deadline) -> Result<(), ProbeResult> {
+    let fail = |code, detail: String| ProbeResult::new(code, detail, deadline.elapsed());
+    match wait(socket, Ready::Write, deadline) {
+        Ok(revents) if !revents.intersects(PollFlags::POLLERR | PollFlags::POLLHUP) => Ok(()),
         // Only now is the error worth a syscall: it says why.
         Ok(_) => Err(match socket.take_error() {
             Ok(Some(e)) | Err(e) => fail(ResultCode::L4Con, io_detail_lower(&e)),
             Ok(None) => fail(ResultCode::L4Con, "connection closed while connecting".into()),
         }),
-        Err(e) if is_timeout(&e) => Err(timed_out()),
+        Err(e) if is_timeout(&e) => Err(timed_out(deadline)),
         Err(e) => Err(fail(ResultCode::SockErr, format!("waiting for the connection: {}", io_detail(&e)))),
     }
+}
+
+fn timed_out(deadline: &Deadline) -> ProbeResult {
+    ProbeResult::new(
+        ResultCode::L4Tout,
+        format!("connect timed out after {:?}", deadline.budget()),
+        deadline.elapsed(),
+    )
 }
 
 /// The tcp probe: a completed handshake is a pass.

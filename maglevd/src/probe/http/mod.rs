@@ -58,22 +58,27 @@ pub(crate) fn probe(
             }
         }
     };
+    let Some(mut conn) = tls_conn else {
+        // Plain HTTP: the request goes out with the connect, without
+        // waiting for the handshake when it is already complete.
+        return match tcp::connect_sending(target, port, &request, deadline) {
+            Ok((socket, sent)) => {
+                exchange(DeadlineStream::new(socket, *deadline), &request[sent..], http, deadline)
+            }
+            Err(result) => result,
+        };
+    };
     let socket = match tcp::connect(target, port, tcp::Then::Send, deadline) {
         Ok(s) => s,
         Err(result) => return result,
     };
-    if tls_conn.is_some() {
-        // The handshake writes several records in a row; Nagle would hold
-        // each one back until the previous one is acknowledged.
-        let _ = socket.set_nodelay(true);
-    }
+    // The handshake writes several records in a row; Nagle would hold each
+    // one back until the previous one is acknowledged.
+    let _ = socket.set_nodelay(true);
     let mut stream = DeadlineStream::new(socket, *deadline);
-    match tls_conn {
-        None => exchange(stream, &request, http, deadline),
-        Some(mut conn) => match handshake(&mut conn, &mut stream, deadline) {
-            Ok(()) => exchange(rustls::StreamOwned::new(conn, stream), &request, http, deadline),
-            Err(result) => result,
-        },
+    match handshake(&mut conn, &mut stream, deadline) {
+        Ok(()) => exchange(rustls::StreamOwned::new(conn, stream), &request, http, deadline),
+        Err(result) => result,
     }
 }
 

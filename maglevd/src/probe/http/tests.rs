@@ -188,6 +188,21 @@ fn refused_http_is_l4con() {
 }
 
 #[test]
+fn unanswered_syn_is_l4tout_for_http_too() {
+    // The request waits for a handshake that never completes: the time
+    // runs out in the connection, not in the exchange.
+    let ns = crate::probe::test_netns::TestNetns::new();
+    ns.add_silent_host("10.255.0.1/24", "10.255.0.2");
+    let addr: SocketAddr = "10.255.0.2:80".parse().expect("addr");
+    let mut t = target(addr, ProbeSpec::Http { port: 80, http: http_check() }, Duration::from_millis(300));
+    Arc::make_mut(&mut t.check).netns = Some(ns.name().to_string());
+    let r = run(&t);
+    assert_eq!(r.code, ResultCode::L4Tout, "{r:?}");
+    assert!(r.duration >= Duration::from_millis(290), "returned early: {r:?}");
+    assert!(r.duration < Duration::from_secs(2), "overran the timeout: {r:?}");
+}
+
+#[test]
 fn source_address_is_used_for_http() {
     let backend = TestBackend::start("127.0.0.1:0", None, close(OK));
     let mut t = target(
