@@ -13,8 +13,10 @@ use std::time::{Duration, Instant, SystemTime};
 
 use maglevd::checker::{Checker, CheckerObserver};
 use maglevd::config::{self, LoadOptions, ProbeType};
-use maglevd::metrics::{self, GrpcMethod, GrpcType, Metrics, VipSample, VppSample, VppStatusSource};
+use maglevd::metrics::{self, GrpcMethod, GrpcType, Metrics, VppStatusSource};
 use maglevd::probe::{ProbeOutcome, ProbeResult, ProbeTarget, ResultCode};
+use maglevd::vpp::{VipCounters, VppInfo, VppStatus};
+use vppapi::lb::VipKey;
 
 const BACKENDS: usize = 1000;
 const FRONTENDS: usize = 100;
@@ -62,27 +64,34 @@ fn config_yaml() -> String {
 struct ConnectedVpp;
 
 impl VppStatusSource for ConnectedVpp {
-    fn vpp_status(&self) -> Option<VppSample> {
+    fn vpp_status(&self) -> Option<VppStatus> {
         let now = SystemTime::now();
-        Some(VppSample {
+        Some(VppStatus {
             connected: true,
             stats_connected: true,
-            version: "26.10".into(),
-            build_date: "2026-10-01T00:00:00".into(),
-            pid: 1234,
-            boot_time: Some(now - Duration::from_secs(86400)),
-            connect_time: Some(now - Duration::from_secs(3600)),
-            vips: (0..FRONTENDS)
-                .map(|f| VipSample {
-                    frontend: format!("fe{f:03}"),
-                    next: 1_000_000,
-                    first: 1000,
-                    untracked: 10,
-                    no_server: 1,
-                    route_packets: 1_001_011,
-                    route_bytes: 900_000_000,
-                })
-                .collect(),
+            info: Some(VppInfo {
+                version: "26.10".into(),
+                build_date: "2026-10-01T00:00:00".into(),
+                build_directory: String::new(),
+                pid: 1234,
+                boot_time: Some(now - Duration::from_secs(86400)),
+                connect_time: now - Duration::from_secs(3600),
+            }),
+            counters: Arc::new(
+                (0..FRONTENDS)
+                    .map(|f| VipCounters {
+                        frontend: format!("fe{f:03}"),
+                        key: VipKey::host([192, 0, 2, 1].into(), 6, 80),
+                        next: 1_000_000,
+                        first: 1000,
+                        untracked: 10,
+                        no_server: 1,
+                        fib_packets: 1_001_011,
+                        fib_bytes: 900_000_000,
+                    })
+                    .collect(),
+            ),
+            ..VppStatus::default()
         })
     }
 }

@@ -46,7 +46,7 @@ use text::Text;
 pub use error::MetricsError;
 pub use grpc::{GrpcCall, GrpcCode, GrpcMethod, GrpcType};
 pub use server::{serve, MetricsServer, CONTENT_TYPE};
-pub use vpp::{VipSample, VppSample, VppStatusSource, LBSYNC_KINDS, LBSYNC_SCOPES};
+pub use vpp::{VppStatusSource, LBSYNC_KINDS, LBSYNC_SCOPES};
 
 /// Every metric maglevd exports. Create it before the checker (it is the
 /// checker's observer), then [`attach_checker`](Metrics::attach_checker).

@@ -169,8 +169,6 @@ impl ProbeMetrics {
         t.counts[state_index(event.from)][state_index(event.to)].fetch_add(1, Ordering::Relaxed);
     }
 
-    /// Writes `maglev_probe_total` and `maglev_probe_duration_seconds`, in
-    /// backend order; nothing while no probe has run.
     /// Writes `maglev_backend_transitions_total`, in backend order; only the
     /// (from, to) pairs that happened.
     fn write_transitions(&self, t: &mut Text<'_>) {
@@ -197,6 +195,9 @@ impl ProbeMetrics {
         }
     }
 
+    /// Writes the transitions, then `maglev_probe_total` and
+    /// `maglev_probe_duration_seconds` in backend order (nothing while no
+    /// probe has run).
     pub(super) fn write(&self, t: &mut Text<'_>) {
         self.write_transitions(t);
         let mut all: Vec<Arc<Series>> =

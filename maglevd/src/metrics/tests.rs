@@ -10,6 +10,8 @@ use crate::checker::{BackendEvent, Checker, CheckerObserver};
 use crate::config::{self, LoadOptions, ProbeType};
 use crate::health::BackendState;
 use crate::probe::{ProbeOutcome, ProbeResult, ProbeTarget, ResultCode};
+use crate::vpp::{VipCounters, VppInfo, VppStatus};
+use vppapi::lb::VipKey;
 
 const CONFIG: &str = "\
 maglev:
@@ -286,37 +288,46 @@ fn probes_and_transitions_are_counted_by_their_labels() {
     assert_eq!(value(&s, "maglev_backend_transitions_total", &t), 1.0);
 }
 
-struct FakeVpp(Option<VppSample>);
+struct FakeVpp(Option<VppStatus>);
 
 impl VppStatusSource for FakeVpp {
-    fn vpp_status(&self) -> Option<VppSample> {
+    fn vpp_status(&self) -> Option<VppStatus> {
         self.0.clone()
     }
 }
 
-fn connected_sample() -> VppSample {
+fn vip(frontend: &str, next: u64, first: u64, untracked: u64, fib: (u64, u64)) -> VipCounters {
+    VipCounters {
+        frontend: frontend.into(),
+        key: VipKey::host([192, 0, 2, 1].into(), 6, 80),
+        first,
+        next,
+        untracked,
+        no_server: 0,
+        fib_packets: fib.0,
+        fib_bytes: fib.1,
+    }
+}
+
+fn connected_sample() -> VppStatus {
     let now = SystemTime::now();
-    VppSample {
+    VppStatus {
         connected: true,
         stats_connected: true,
-        version: "26.10-rc0~123".into(),
-        build_date: "2026-10-01T00:00:00".into(),
-        pid: 4242,
-        boot_time: Some(now - Duration::from_secs(3600)),
-        connect_time: Some(now - Duration::from_secs(60)),
-        vips: vec![
-            VipSample {
-                frontend: "web".into(),
-                next: 10,
-                first: 2,
-                untracked: 1,
-                no_server: 0,
-                route_packets: 13,
-                route_bytes: 1300,
-            },
+        info: Some(VppInfo {
+            version: "26.10-rc0~123".into(),
+            build_date: "2026-10-01T00:00:00".into(),
+            build_directory: String::new(),
+            pid: 4242,
+            boot_time: Some(now - Duration::from_secs(3600)),
+            connect_time: now - Duration::from_secs(60),
+        }),
+        counters: Arc::new(vec![
+            vip("web", 10, 2, 1, (13, 1300)),
             // A duplicate must not produce a second series.
-            VipSample { frontend: "web".into(), ..VipSample::default() },
-        ],
+            vip("web", 0, 0, 0, (0, 0)),
+        ]),
+        ..VppStatus::default()
     }
 }
 
@@ -332,7 +343,7 @@ fn vpp_families_come_from_the_source_and_the_pushed_counts() {
         }
     }
 
-    m.set_vpp_source(Arc::new(FakeVpp(Some(VppSample::default()))));
+    m.set_vpp_source(Arc::new(FakeVpp(Some(VppStatus::default()))));
     let (types, s) = scrape(&m);
     assert_eq!(value(&s, "maglev_vpp_connected", &[]), 0.0, "a disconnected sample");
     assert!(!types.contains_key("maglev_vpp_uptime_seconds"));

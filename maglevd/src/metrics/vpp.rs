@@ -2,8 +2,7 @@
 //! exposition. The VPP thread pushes API and sync counts through
 //! [`Metrics::vpp_api_message`] and [`Metrics::vpp_lbsync`]; connection
 //! state and per-VIP counters are pulled at scrape time from a
-//! [`VppStatusSource`]. The types here are plain data so that this module
-//! does not depend on how the VPP integration is built.
+//! [`VppStatusSource`]: the status the VPP thread published, read as it is.
 
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -15,6 +14,7 @@ use prometheus::{IntCounterVec, Opts, Registry};
 
 use super::family::{desc, Family};
 use super::Metrics;
+use crate::vpp::VppStatus;
 
 /// `scope` label values of `maglev_vpp_lbsync_total`.
 pub const LBSYNC_SCOPES: [&str; 2] = ["all", "vip"];
@@ -22,46 +22,10 @@ pub const LBSYNC_SCOPES: [&str; 2] = ["all", "vip"];
 pub const LBSYNC_KINDS: [&str; 5] =
     ["vip_added", "vip_removed", "as_added", "as_removed", "as_weight_updated"];
 
-/// What the VPP integration knows at one moment, for one scrape.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct VppSample {
-    /// The API socket.
-    pub connected: bool,
-    /// The stats segment (counters only; independent of `connected`).
-    pub stats_connected: bool,
-    /// `show_version` of the connected VPP (ignored while disconnected).
-    pub version: String,
-    pub build_date: String,
-    pub pid: u32,
-    /// VPP's `/sys/boottime`.
-    pub boot_time: Option<SystemTime>,
-    /// When maglevd connected to this VPP.
-    pub connect_time: Option<SystemTime>,
-    /// The latest per-VIP counters, one entry per frontend.
-    pub vips: Vec<VipSample>,
-}
-
-/// One frontend's VIP counters, summed over VPP's threads.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct VipSample {
-    pub frontend: String,
-    /// lb plugin: `packet from existing sessions`.
-    pub next: u64,
-    /// lb plugin: `first session packet`.
-    pub first: u64,
-    /// lb plugin: `untracked packet`.
-    pub untracked: u64,
-    /// lb plugin: `no server configured`.
-    pub no_server: u64,
-    /// FIB `/net/route/to` of the VIP's prefix.
-    pub route_packets: u64,
-    pub route_bytes: u64,
-}
-
 /// Read at every scrape; must be quick (read a published status, never ask
 /// the VPP thread). `None` means VPP integration is off.
 pub trait VppStatusSource: Send + Sync {
-    fn vpp_status(&self) -> Option<VppSample>;
+    fn vpp_status(&self) -> Option<VppStatus>;
 }
 
 pub(super) type VppSourceSlot = Arc<RwLock<Option<Arc<dyn VppStatusSource>>>>;
@@ -180,7 +144,7 @@ impl Collector for VppCollector {
 }
 
 /// The VPP families for `sample` (`None`: VPP integration off) at `now`.
-pub(super) fn families(sample: Option<&VppSample>, now: SystemTime) -> Vec<MetricFamily> {
+pub(super) fn families(sample: Option<&VppStatus>, now: SystemTime) -> Vec<MetricFamily> {
     let mut connected = Family::gauge(CONNECTED.0, CONNECTED.1, &[]);
     let mut stats_connected = Family::gauge(STATS_CONNECTED.0, STATS_CONNECTED.1, &[]);
     stats_connected.add(&[], f64::from(u8::from(sample.is_some_and(|s| s.connected && s.stats_connected))));
@@ -190,25 +154,28 @@ pub(super) fn families(sample: Option<&VppSample>, now: SystemTime) -> Vec<Metri
 
     let since = |t: Option<SystemTime>| t.map(|t| now.duration_since(t).unwrap_or_default().as_secs_f64());
     let mut out = vec![connected.finish(), stats_connected.finish()];
-    if let Some(v) = since(s.boot_time) {
+    let info = s.info.as_ref();
+    if let Some(v) = since(info.and_then(|i| i.boot_time)) {
         let mut f = Family::gauge(UPTIME.0, UPTIME.1, &[]);
         f.add(&[], v);
         out.push(f.finish());
     }
-    if let Some(v) = since(s.connect_time) {
+    if let Some(v) = since(info.map(|i| i.connect_time)) {
         let mut f = Family::gauge(CONNECTED_SECONDS.0, CONNECTED_SECONDS.1, &[]);
         f.add(&[], v);
         out.push(f.finish());
     }
-    let mut info = Family::gauge(INFO.0, INFO.1, L_INFO);
-    info.add(&[&s.version, &s.build_date, &s.pid.to_string()], 1.0);
-    out.push(info.finish());
+    if let Some(i) = info {
+        let mut f = Family::gauge(INFO.0, INFO.1, L_INFO);
+        f.add(&[&i.version, &i.build_date, &i.pid.to_string()], 1.0);
+        out.push(f.finish());
+    }
 
     let mut packets = Family::counter(VIP_PACKETS.0, VIP_PACKETS.1, L_FRONTEND_KIND);
     let mut route_packets = Family::counter(ROUTE_PACKETS.0, ROUTE_PACKETS.1, L_FRONTEND);
     let mut route_bytes = Family::counter(ROUTE_BYTES.0, ROUTE_BYTES.1, L_FRONTEND);
     let mut seen = std::collections::HashSet::new();
-    for v in &s.vips {
+    for v in s.counters.iter() {
         // A duplicate series would make the whole exposition invalid.
         if !seen.insert(v.frontend.as_str()) {
             continue;
@@ -219,8 +186,8 @@ pub(super) fn families(sample: Option<&VppSample>, now: SystemTime) -> Vec<Metri
         {
             packets.add(&[f, kind], n as f64);
         }
-        route_packets.add(&[f], v.route_packets as f64);
-        route_bytes.add(&[f], v.route_bytes as f64);
+        route_packets.add(&[f], v.fib_packets as f64);
+        route_bytes.add(&[f], v.fib_bytes as f64);
     }
     out.extend([packets.finish(), route_packets.finish(), route_bytes.finish()]);
     out

@@ -3,8 +3,8 @@
 
 use vppapi::client::Direction;
 
-use super::{Metrics, VipSample, VppSample, VppStatusSource};
-use crate::vpp::{VppHandle, VppObserver};
+use super::{Metrics, VppStatusSource};
+use crate::vpp::{VppHandle, VppObserver, VppStatus};
 
 impl VppObserver for Metrics {
     fn on_api(&self, msg: &str, direction: Direction, result: &str) {
@@ -17,32 +17,9 @@ impl VppObserver for Metrics {
 }
 
 impl VppStatusSource for VppHandle {
-    /// Reads the status the VPP thread published (a lock and a clone of
-    /// a few strings and an `Arc`); never waits for the VPP thread.
-    fn vpp_status(&self) -> Option<VppSample> {
-        let s = self.status();
-        let info = s.info.as_ref();
-        Some(VppSample {
-            connected: s.connected,
-            stats_connected: s.stats_connected,
-            version: info.map(|i| i.version.clone()).unwrap_or_default(),
-            build_date: info.map(|i| i.build_date.clone()).unwrap_or_default(),
-            pid: info.map(|i| i.pid).unwrap_or_default(),
-            boot_time: info.and_then(|i| i.boot_time),
-            connect_time: info.map(|i| i.connect_time),
-            vips: s
-                .counters
-                .iter()
-                .map(|c| VipSample {
-                    frontend: c.frontend.clone(),
-                    next: c.next,
-                    first: c.first,
-                    untracked: c.untracked,
-                    no_server: c.no_server,
-                    route_packets: c.fib_packets,
-                    route_bytes: c.fib_bytes,
-                })
-                .collect(),
-        })
+    /// Reads the status the VPP thread published (a lock and a clone of a
+    /// few strings and `Arc`s); never waits for the VPP thread.
+    fn vpp_status(&self) -> Option<VppStatus> {
+        Some(self.status())
     }
 }
