@@ -100,11 +100,8 @@ impl VppStatusSource for ConnectedVpp {
 fn feed_probes(m: &Metrics, check: &Arc<config::HealthCheck>) {
     let now = Instant::now();
     for i in 0..BACKENDS {
-        let target = Arc::new(ProbeTarget {
-            backend: backend(i),
-            address: std::net::Ipv4Addr::LOCALHOST.into(),
-            check: check.clone(),
-        });
+        let target =
+            Arc::new(ProbeTarget::new(backend(i), std::net::Ipv4Addr::LOCALHOST.into(), check.clone()));
         for n in 0..5u64 {
             let code = if i % 10 == 0 && n == 0 { ResultCode::L4Con } else { ResultCode::L4Ok };
             let outcome = ProbeOutcome {

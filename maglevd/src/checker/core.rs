@@ -483,11 +483,7 @@ impl Core {
             (_, None) => HealthCounter::with_value(check.rise, check.fall, u32::MAX),
         };
         rt.counter = Some(counter);
-        rt.target = Some(Arc::new(ProbeTarget {
-            backend: name.to_string(),
-            address: rt.cfg.address,
-            check: check.clone(),
-        }));
+        rt.target = Some(Arc::new(ProbeTarget::new(name, rt.cfg.address, check.clone())));
         if !active {
             return; // paused or disabled: resume and enable start probing
         }
@@ -551,9 +547,7 @@ impl Core {
         rt.generation = generation;
         let check = rt.cfg.healthcheck.clone();
         rt.counter = check.as_ref().map(|c| HealthCounter::unknown(c.rise, c.fall));
-        rt.target = check.as_ref().map(|c| {
-            Arc::new(ProbeTarget { backend: name.to_string(), address: rt.cfg.address, check: c.clone() })
-        });
+        rt.target = check.as_ref().map(|c| Arc::new(ProbeTarget::new(name, rt.cfg.address, c.clone())));
         if rt.state != BackendState::Unknown {
             self.transition(name, BackendState::Unknown, cause, "probing restarted");
         }

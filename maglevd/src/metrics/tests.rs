@@ -107,8 +107,7 @@ fn label_names(samples: &[Sample], name: &str) -> HashSet<Vec<String>> {
 fn outcome(backend: &str, code: ResultCode, took: Duration, late: Duration) -> ProbeOutcome {
     let due = Instant::now();
     let check = crate::probe::tests::check(crate::config::ProbeSpec::Tcp { port: 80 });
-    let target =
-        ProbeTarget { backend: backend.into(), address: [127, 0, 0, 1].into(), check: Arc::new(check) };
+    let target = ProbeTarget::new(backend, [127, 0, 0, 1].into(), Arc::new(check));
     ProbeOutcome {
         target: Arc::new(target),
         generation: 0,

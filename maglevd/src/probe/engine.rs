@@ -117,7 +117,7 @@ mod tests {
     fn job(name: &str, spec: ProbeSpec, addr: SocketAddr, timeout: Duration, generation: u64) -> ProbeJob {
         let mut hc = check(spec);
         hc.timeout = timeout;
-        let target = ProbeTarget { backend: name.into(), address: addr.ip(), check: Arc::new(hc) };
+        let target = ProbeTarget::new(name, addr.ip(), Arc::new(hc));
         ProbeJob { target: Arc::new(target), generation, token: CancelToken::new() }
     }
 
@@ -278,15 +278,9 @@ mod tests {
         const JOBS: u64 = 3000;
         let (tx, rx) = crossbeam_channel::unbounded();
         let engine = Engine::start(8, tx).expect("start engine");
-        let target = Arc::new(ProbeTarget {
-            backend: "closed".into(),
-            address: closed.ip(),
-            check: Arc::new({
-                let mut hc = check(ProbeSpec::Tcp { port: closed.port() });
-                hc.timeout = Duration::from_secs(1);
-                hc
-            }),
-        });
+        let mut hc = check(ProbeSpec::Tcp { port: closed.port() });
+        hc.timeout = Duration::from_secs(1);
+        let target = Arc::new(ProbeTarget::new("closed", closed.ip(), Arc::new(hc)));
         let t0 = Instant::now();
         let mut rng = fastrand::Rng::with_seed(7);
         for generation in 0..JOBS {

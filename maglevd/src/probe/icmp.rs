@@ -273,7 +273,7 @@ mod tests {
         let mut hc = check(ProbeSpec::Icmp);
         hc.timeout = timeout;
         hc.netns = netns.map(str::to_string);
-        ProbeTarget { backend: "b".into(), address: addr.parse().expect("ip"), check: Arc::new(hc) }
+        ProbeTarget::new("b", addr.parse().expect("ip"), Arc::new(hc))
     }
 
     fn echo() -> Echo {

@@ -142,7 +142,7 @@ mod tests {
     fn target(addr: IpAddr, port: u16, timeout: Duration) -> ProbeTarget {
         let mut hc = check(ProbeSpec::Tcp { port });
         hc.timeout = timeout;
-        ProbeTarget { backend: "b".into(), address: addr, check: Arc::new(hc) }
+        ProbeTarget::new("b", addr, Arc::new(hc))
     }
 
     /// A bound but not listening TCP socket on 127.0.0.1: connects to its

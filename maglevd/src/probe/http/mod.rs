@@ -9,7 +9,11 @@
 mod request;
 mod response;
 
+pub(crate) use request::RequestError;
+
+use std::fmt::Write as _;
 use std::io::{self, Read, Write};
+use std::net::IpAddr;
 
 use rustls::ClientConnection;
 
@@ -29,6 +33,17 @@ fn describe_statuses(m: &StatusMatcher) -> String {
     parts.join(",")
 }
 
+/// The request an http (`tls` false) or https probe of `address` sends.
+pub(crate) fn request(
+    http: &HttpCheck,
+    address: IpAddr,
+    port: u16,
+    tls: bool,
+) -> Result<Vec<u8>, RequestError> {
+    let default_port = if tls { 443 } else { 80 };
+    request::build(http, &request::host_header(http, address, port, default_port))
+}
+
 /// Runs an http probe (`tls` is `None`) or an https probe.
 pub(crate) fn probe(
     target: &ProbeTarget,
@@ -38,11 +53,11 @@ pub(crate) fn probe(
     deadline: &Deadline,
 ) -> ProbeResult {
     let sockerr = |detail: String| ProbeResult::new(ResultCode::SockErr, detail, deadline.elapsed());
-    let default_port = if tls.is_some() { 443 } else { 80 };
-    let host = request::host_header(http, target.address, port, default_port);
-    let request = match request::build(http, &host) {
-        Ok(r) => r,
-        Err(request::RequestError(detail)) => return sockerr(detail),
+    // Built with the target (`ProbeTarget::new`), once for all its probes.
+    let request = match &target.request {
+        Some(Ok(r)) => r.as_slice(),
+        Some(Err(RequestError(detail))) => return sockerr(detail.clone()),
+        None => return sockerr("internal error: an http target without a request".into()),
     };
     // Prepare TLS before connecting: a local setup problem sends no packet.
     let tls_conn = match tls {
@@ -61,7 +76,7 @@ pub(crate) fn probe(
     let Some(mut conn) = tls_conn else {
         // Plain HTTP: the request goes out with the connect, without
         // waiting for the handshake when it is already complete.
-        return match tcp::connect_sending(target, port, &request, deadline) {
+        return match tcp::connect_sending(target, port, request, deadline) {
             Ok((socket, sent)) => {
                 exchange(DeadlineStream::new(socket, *deadline), &request[sent..], http, deadline)
             }
@@ -77,7 +92,7 @@ pub(crate) fn probe(
     let _ = socket.set_nodelay(true);
     let mut stream = DeadlineStream::new(socket, *deadline);
     match handshake(&mut conn, &mut stream, deadline) {
-        Ok(()) => exchange(rustls::StreamOwned::new(conn, stream), &request, http, deadline),
+        Ok(()) => exchange(rustls::StreamOwned::new(conn, stream), request, http, deadline),
         Err(result) => result,
     }
 }
@@ -143,15 +158,17 @@ fn exchange<S: Read + Write>(
         Err(ResponseError::Malformed(detail)) => return result(ResultCode::L7Rsp, detail, None),
     };
     let status = Some(head.status);
-    let status_text = if head.reason.is_empty() {
-        head.status.to_string()
-    } else {
-        format!("{} {}", head.status, head.reason)
-    };
+    // "status 200 OK", built once: it is the detail of a pass too.
+    let mut status_text = String::with_capacity(11 + head.reason.len());
+    let _ = write!(status_text, "status {}", head.status);
+    if !head.reason.is_empty() {
+        status_text.push(' ');
+        status_text.push_str(&head.reason);
+    }
     if !http.expect_status.matches(head.status) {
         return result(
             ResultCode::L7Sts,
-            format!("status {status_text}, expected {}", describe_statuses(&http.expect_status)),
+            format!("{status_text}, expected {}", describe_statuses(&http.expect_status)),
             status,
         );
     }
@@ -189,7 +206,7 @@ fn exchange<S: Read + Write>(
             Err(ResponseError::Malformed(detail)) => return result(ResultCode::L7Rsp, detail, status),
         }
     }
-    result(ResultCode::L7Ok, format!("status {status_text}"), status)
+    result(ResultCode::L7Ok, status_text, status)
 }
 
 #[cfg(test)]

@@ -24,7 +24,7 @@ fn http_check() -> HttpCheck {
 fn target(addr: SocketAddr, spec: ProbeSpec, timeout: Duration) -> ProbeTarget {
     let mut hc = check(spec);
     hc.timeout = timeout;
-    ProbeTarget { backend: "b".into(), address: addr.ip(), check: Arc::new(hc) }
+    ProbeTarget::new("b", addr.ip(), Arc::new(hc))
 }
 
 fn probe_http(backend: &TestBackend, http: HttpCheck, timeout: Duration) -> ProbeResult {
