@@ -5,6 +5,7 @@
 //! `MAX_LINE`. Whatever the peer sends, the outcome is a parsed head, a
 //! body verdict, a timeout or a `Malformed` message; never a panic.
 
+use std::cell::Cell;
 use std::io::{self, Read};
 
 use crate::config::HttpMethod;
@@ -290,6 +291,18 @@ impl Decoder {
     }
 }
 
+/// How much one read asks for.
+const READ_SIZE: usize = 4096;
+/// A worker keeps its read buffer for the next probe up to this size.
+const KEPT_BUFFER: usize = MAX_HEAD + 2 * READ_SIZE;
+
+thread_local! {
+    /// Each worker's read buffer, lent to one response at a time: a 4 KiB
+    /// allocation is too large for the allocator's per-thread caches and
+    /// cost a trip into its bins on every probe.
+    static READ_BUFFER: Cell<Vec<u8>> = const { Cell::new(Vec::new()) };
+}
+
 /// A response being read from `inner`, with the bytes read but not yet
 /// consumed.
 pub(crate) struct Response<R> {
@@ -298,19 +311,38 @@ pub(crate) struct Response<R> {
     eof: bool,
 }
 
+impl<R> Drop for Response<R> {
+    fn drop(&mut self) {
+        if self.buf.capacity() <= KEPT_BUFFER {
+            let mut buf = std::mem::take(&mut self.buf);
+            buf.clear();
+            READ_BUFFER.set(buf);
+        }
+    }
+}
+
 impl<R: Read> Response<R> {
     pub(crate) fn new(inner: R) -> Response<R> {
-        Response { inner, buf: Vec::with_capacity(4096), eof: false }
+        let mut buf = READ_BUFFER.take();
+        buf.clear();
+        Response { inner, buf, eof: false }
     }
 
     /// Reads more bytes into the buffer; `Ok(0)` at end of stream.
     fn fill(&mut self) -> Result<usize, ResponseError> {
-        let mut chunk = [0u8; 8192];
+        // Read straight into the buffer's tail, not through a copy.
+        let start = self.buf.len();
+        self.buf.resize(start + READ_SIZE, 0);
+        let read = self.read_at(start);
+        self.buf.truncate(start + read.as_ref().map_or(0, |n| *n));
+        read
+    }
+
+    fn read_at(&mut self, start: usize) -> Result<usize, ResponseError> {
         loop {
-            match self.inner.read(&mut chunk) {
+            match self.inner.read(&mut self.buf[start..]) {
                 Ok(n) => {
                     self.eof = n == 0;
-                    self.buf.extend_from_slice(&chunk[..n]);
                     return Ok(n);
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
@@ -432,6 +464,24 @@ mod tests {
             Err(ResponseError::Malformed(m)) => m,
             other => panic!("expected Malformed, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn a_thread_reuses_its_read_buffer_and_each_response_starts_empty() {
+        // Each test runs on a thread of its own: the buffer starts unused.
+        let mut first = response(b"HTTP/1.1 200 OK\r\nX: 1\r\n\r\nleftover", 4096);
+        assert_eq!(first.read_head(HttpMethod::Get).expect("head").status, 200);
+        let lent = first.buf.as_ptr();
+        drop(first);
+        let mut second = response(b"HTTP/1.1 503 Busy\r\n\r\n", 4096);
+        assert!(second.buf.is_empty(), "bytes of the previous response: {:?}", second.buf);
+        assert_eq!(second.buf.as_ptr(), lent, "the buffer was not reused");
+        assert_eq!(second.read_head(HttpMethod::Get).expect("head").status, 503);
+
+        // A buffer grown past what is worth keeping is freed instead.
+        second.buf.reserve(KEPT_BUFFER * 2);
+        drop(second);
+        assert_eq!(response(b"", 1).buf.capacity(), 0, "an oversized buffer was kept");
     }
 
     #[test]
