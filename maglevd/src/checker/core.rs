@@ -126,6 +126,7 @@ impl Core {
         let Some(target) = rt.target.clone() else { return };
         self.observer.on_probe(&outcome, target.check.probe.probe_type());
         let ProbeOutcome { result, due, started, .. } = outcome;
+        let expected = result.duration;
         debug!(
             "probe-result backend={} code={} duration_ms={} late_ms={} detail={}",
             Value(&target.backend),
@@ -156,7 +157,7 @@ impl Core {
         let base = base_interval(&target.check, new_state, &counter);
         let delay = jittered(base, target.check.jitter_percent, &mut self.rng);
         // A transition changes neither the generation nor the token.
-        self.engine.schedule(now + delay, ProbeJob { target, generation, token });
+        self.engine.schedule(now + delay, ProbeJob { target, generation, token, expected });
     }
 
     pub(super) fn on_command(&mut self, cmd: Command) -> Result<(), CommandError> {
@@ -575,7 +576,10 @@ impl Core {
     fn schedule(&mut self, name: &str, at: Instant) {
         let Some(rt) = self.backends.get(name) else { return };
         let Some(target) = rt.target.clone() else { return };
-        self.engine.schedule(at, ProbeJob { target, generation: rt.generation, token: rt.token.clone() });
+        // Nothing is known of this probe's duration yet: assume the worst.
+        let expected = target.check.timeout;
+        self.engine
+            .schedule(at, ProbeJob { target, generation: rt.generation, token: rt.token.clone(), expected });
     }
 
     /// Records a state change, logs it and tells subscribers.

@@ -47,7 +47,11 @@ impl Engine {
     /// Starts the wheel thread and `workers` worker threads (at least one).
     /// Finished probes are sent to `results`.
     pub fn start(workers: usize, results: Sender<ProbeOutcome>) -> io::Result<Engine> {
-        let queue = Arc::new(Queue::new());
+        Engine::start_with(Queue::new(), workers, results)
+    }
+
+    fn start_with(queue: Queue, workers: usize, results: Sender<ProbeOutcome>) -> io::Result<Engine> {
+        let queue = Arc::new(queue);
         let pool = Pool::start(workers.max(1), queue.clone(), results)?;
         let wheel_queue = queue.clone();
         let wheel =
@@ -118,7 +122,8 @@ mod tests {
         let mut hc = check(spec);
         hc.timeout = timeout;
         let target = ProbeTarget::new(name, addr.ip(), Arc::new(hc));
-        ProbeJob { target: Arc::new(target), generation, token: CancelToken::new() }
+        // The worst case, as for a target's first probe.
+        ProbeJob { target: Arc::new(target), generation, token: CancelToken::new(), expected: timeout }
     }
 
     fn tcp_job(name: &str, addr: SocketAddr) -> ProbeJob {
@@ -286,7 +291,10 @@ mod tests {
         for generation in 0..JOBS {
             // Some already due, most spread over 300 ms, a few in the same tick.
             let at = t0 + Duration::from_micros(rng.u64(0..300_000));
-            engine.schedule(at, ProbeJob { target: target.clone(), generation, token: CancelToken::new() });
+            // Half of them claim to be slow: their workers hand the wheel on.
+            let expected = if rng.bool() { Duration::ZERO } else { Duration::from_secs(1) };
+            let job = ProbeJob { target: target.clone(), generation, token: CancelToken::new(), expected };
+            engine.schedule(at, job);
         }
         let mut seen = vec![0u32; JOBS as usize];
         for i in 0..JOBS {
@@ -375,6 +383,52 @@ mod tests {
                 out.backend()
             );
         }
+    }
+
+    #[test]
+    fn a_slow_probe_hands_the_wheel_to_an_idle_worker() {
+        // The wheel thread steps in only after a minute here: the job due
+        // while the first worker runs a slow probe must start because that
+        // worker woke the idle one to lead, not because of the backstop.
+        let slow = TestBackend::start("127.0.0.1:0", None, Reply::Stall(Vec::new()));
+        let up = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let (tx, rx) = crossbeam_channel::unbounded();
+        let engine =
+            Engine::start_with(Queue::with_slack(Duration::from_secs(60)), 2, tx).expect("start engine");
+        let timeout = Duration::from_secs(2);
+        let t0 = Instant::now();
+        // Both in the wheel before either is due: the first is known slow.
+        engine.schedule(t0 + Duration::from_millis(50), hanging_job("slow", slow.addr(), timeout));
+        let mut next = tcp_job("next", up.local_addr().expect("addr"));
+        next.expected = Duration::ZERO;
+        engine.schedule(t0 + Duration::from_millis(100), next);
+        let out = rx.recv_timeout(WAIT).expect("an outcome");
+        assert_eq!(out.backend(), "next", "the second job waited for the slow one");
+        let late = out.started - out.due;
+        assert!(late < timeout / 2, "started {late:?} late");
+    }
+
+    #[test]
+    fn a_job_scheduled_while_nobody_leads_wakes_an_idle_worker() {
+        // The slow probe is taken from an otherwise empty wheel, so its
+        // worker hands nothing on; the job scheduled while it runs must
+        // wake the idle worker, not wait a minute for the wheel thread.
+        let slow = TestBackend::start("127.0.0.1:0", None, Reply::Stall(Vec::new()));
+        let up = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let (tx, rx) = crossbeam_channel::unbounded();
+        let engine =
+            Engine::start_with(Queue::with_slack(Duration::from_secs(60)), 2, tx).expect("start engine");
+        let timeout = Duration::from_secs(2);
+        engine
+            .schedule(Instant::now() + Duration::from_millis(20), hanging_job("slow", slow.addr(), timeout));
+        slow.next_seen();
+        let mut soon = tcp_job("soon", up.local_addr().expect("addr"));
+        soon.expected = Duration::ZERO;
+        engine.schedule(Instant::now() + Duration::from_millis(20), soon);
+        let out = rx.recv_timeout(WAIT).expect("an outcome");
+        assert_eq!(out.backend(), "soon", "the job scheduled meanwhile waited for the slow one");
+        let late = out.started - out.due;
+        assert!(late < timeout / 2, "started {late:?} late");
     }
 
     #[test]

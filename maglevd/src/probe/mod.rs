@@ -31,7 +31,7 @@ mod test_netns;
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::config::{HealthCheck, ProbeSpec};
 use deadline::Deadline;
@@ -104,6 +104,11 @@ pub struct ProbeJob {
     /// Checked when the job is due and again before it runs: a cancelled
     /// job sends no packet.
     pub token: CancelToken,
+    /// How long the probe is expected to hold its worker: the target's last
+    /// probe duration, or its timeout before the first. A worker taking a
+    /// job that would outlast the next due tick hands the wheel to an idle
+    /// worker first, so a slow backend does not delay the next probe.
+    pub expected: Duration,
 }
 
 /// A finished probe, sent to the checker.
