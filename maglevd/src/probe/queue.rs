@@ -39,10 +39,11 @@ const TICK: Duration = Duration::from_millis(1);
 /// intervals, so most slots hold only entries of the current rotation.
 const SLOTS: usize = 4096;
 /// How long after a due tick the wheel thread steps in when no worker has
-/// expired it: every worker busy, or a probe expected to be quick turned
-/// out slow (one known to be slow hands the wheel on before it starts).
-/// It wakes about once per slack, whether needed or not: 3 ms cost 226
-/// wakeups a second at 1,000 backends, 10 ms costs 88.
+/// expired it: every worker busy, or a probe turned out slower than its
+/// worker expected (one known to take longer than this hands the wheel on
+/// before it starts). So a job starts at most this late while a worker is
+/// idle. The wheel thread wakes about once per slack, needed or not: 3 ms
+/// cost 226 wakeups a second at 1,000 backends, 10 ms costs 88.
 const BACKUP_SLACK: Duration = Duration::from_millis(10);
 
 /// A job whose time has come, with the time it was due.
@@ -202,13 +203,15 @@ impl Queue {
     }
 
     /// Called by a worker taking `d`: when nobody else leads and `d` is
-    /// expected to outlast the wheel's next due tick, an idle worker takes
-    /// the lead now rather than the wheel thread stepping in late.
+    /// expected to outlast the wheel's next due tick by more than the
+    /// backstop's slack, an idle worker takes the lead now rather than the
+    /// next job waiting for the wheel thread. A quicker probe is not worth
+    /// the thread switch: the next job waits at most until it is done.
     fn hand_over_the_wheel(&self, st: &mut MutexGuard<'_, State>, d: &Dispatch) {
-        if st.leader.is_some() || st.idle == 0 || d.job.expected.is_zero() {
+        if st.leader.is_some() || st.idle == 0 || d.job.expected <= self.slack {
             return;
         }
-        if st.wheel.next_wakeup().is_some_and(|next| next < Instant::now() + d.job.expected) {
+        if st.wheel.next_wakeup().is_some_and(|next| next + self.slack < Instant::now() + d.job.expected) {
             self.wake_a_leader(st);
         }
     }
