@@ -20,19 +20,29 @@
 //! 5000, 10000, ...) and `PROBE_SECONDS` (the measuring window, default 20)
 //! change the size; `PROBE_PEER=none` skips HAProxy; `PROBE_MAGLEVD` runs
 //! another maglevd binary (to compare two builds).
+//!
+//! `PROBE_DELAY_MS=N` measures maglevd alone against slow backends: a
+//! server in this process answers its probes N ms after they arrive (nginx
+//! from Debian cannot delay an answer), so each probe holds its worker that
+//! long. Its point is the lateness: a probe due while others are slow must
+//! still start on time.
 
 use std::fmt::Write as _;
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
+use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use testsupport::{bin, unique_name, Daemon, NetNs, TempDir};
 
 const HAPROXY_PORT: u16 = 8081;
 const MAGLEVD_PORT: u16 = 8082;
+/// maglevd's port with `PROBE_DELAY_MS`: the slow backend's, not nginx's.
+const SLOW_PORT: u16 = 8083;
 /// maglevd's /metrics, inside the namespace.
 const METRICS_ADDR: &str = "127.0.0.1:9191";
 /// From start until every backend has had its first probes (initial
@@ -88,9 +98,9 @@ fn haproxy_conf(n: usize) -> String {
     c
 }
 
-fn maglevd_conf(n: usize) -> String {
+fn maglevd_conf(n: usize, port: u16) -> String {
     let mut c = format!(
-        "maglev:\n  healthchecks:\n    bench:\n      type: http\n      port: {MAGLEVD_PORT}\n\
+        "maglev:\n  healthchecks:\n    bench:\n      type: http\n      port: {port}\n\
          \x20     interval: 1s\n      fast-interval: 1s\n      down-interval: 1s\n      timeout: 1s\n\
          \x20     rise: 2\n      fall: 3\n      http:\n        path: /healthz\n  backends:\n"
     );
@@ -98,6 +108,50 @@ fn maglevd_conf(n: usize) -> String {
         let _ = writeln!(c, "    b{i}: {{address: {}, healthcheck: bench}}", address(i));
     }
     c
+}
+
+/// Answers every request on `port` (inside the bench's namespace) `delay`
+/// after its connection arrived, in arrival order: one thread accepts, one
+/// answers, whatever the number of backends.
+struct SlowBackend {
+    answered: Arc<AtomicUsize>,
+}
+
+impl SlowBackend {
+    fn start(ns: &str, port: u16, delay: Duration) -> SlowBackend {
+        // A socket keeps the namespace it was made in, whichever thread uses it.
+        let listener = in_netns(ns, move || {
+            TcpListener::bind(("0.0.0.0", port)).unwrap_or_else(|e| panic!("bind the slow backend: {e}"))
+        });
+        let (tx, rx) = crossbeam_channel::unbounded::<(Instant, TcpStream)>();
+        std::thread::spawn(move || {
+            for conn in listener.incoming().map_while(Result::ok) {
+                if tx.send((Instant::now() + delay, conn)).is_err() {
+                    return;
+                }
+            }
+        });
+        let answered = Arc::new(AtomicUsize::new(0));
+        let count = answered.clone();
+        std::thread::spawn(move || {
+            for (at, mut conn) in rx {
+                std::thread::sleep(at.saturating_duration_since(Instant::now()));
+                // The request is in by now; reading it first keeps the close
+                // from being a reset that could discard the answer.
+                let _ = conn.set_read_timeout(Some(Duration::from_millis(100)));
+                let _ = conn.read(&mut [0u8; 2048]);
+                let answer = b"HTTP/1.1 200 OK\r\nContent-Length: 8\r\nConnection: close\r\n\r\nhealthy\n";
+                if conn.write_all(answer).is_ok() {
+                    count.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        });
+        SlowBackend { answered }
+    }
+
+    fn answered(&self) -> usize {
+        self.answered.load(Ordering::Relaxed)
+    }
 }
 
 /// utime + stime of every thread of `pid`, in seconds.
@@ -182,6 +236,14 @@ fn quantile(before: &[(f64, f64)], after: &[(f64, f64)], q: f64) -> f64 {
     diff.iter().find(|(_, n)| *n >= q * total).map(|(le, _)| *le).unwrap_or(f64::NAN)
 }
 
+/// The share of the probes between two scrapes that started at most `le`
+/// late (`le` one of the histogram's bounds).
+fn share_within(before: &[(f64, f64)], after: &[(f64, f64)], le: f64) -> f64 {
+    let count = |h: &[(f64, f64)], bound: f64| h.iter().find(|(b, _)| *b == bound).map_or(0.0, |(_, n)| *n);
+    let total = count(after, f64::INFINITY) - count(before, f64::INFINITY);
+    (count(after, le) - count(before, le)) / total.max(1.0)
+}
+
 fn first_line(program: &str, args: &[&str]) -> String {
     Command::new(program)
         .args(args)
@@ -206,7 +268,9 @@ impl Figures {
 fn main() {
     let n = env_usize("PROBE_BACKENDS", 1000);
     let window = Duration::from_secs(env_usize("PROBE_SECONDS", 20) as u64);
-    let with_haproxy = std::env::var("PROBE_PEER").map(|p| p != "none").unwrap_or(true);
+    let delay = Duration::from_millis(env_usize("PROBE_DELAY_MS", 0) as u64);
+    // Against slow backends only maglevd's lateness is of interest.
+    let with_haproxy = delay.is_zero() && std::env::var("PROBE_PEER").map(|p| p != "none").unwrap_or(true);
     let cpus = std::thread::available_parallelism().map(|c| c.get()).unwrap_or(1);
 
     let dir = TempDir::new("probe-bench");
@@ -237,7 +301,9 @@ fn main() {
         Daemon::start(Path::new("ip"), &args)
     });
 
-    let cfg = dir.write("maglev.yaml", &maglevd_conf(n));
+    let slow = (!delay.is_zero()).then(|| SlowBackend::start(&ns.name, SLOW_PORT, delay));
+    let port = if slow.is_some() { SLOW_PORT } else { MAGLEVD_PORT };
+    let cfg = dir.write("maglev.yaml", &maglevd_conf(n, port));
     let maglevd_bin = std::env::var_os("PROBE_MAGLEVD").map(PathBuf::from).unwrap_or_else(|| bin("maglevd"));
     let mut args = ns_cmd(&maglevd_bin.display().to_string());
     args.extend(
@@ -266,9 +332,11 @@ fn main() {
     }
     let late_before = lateness(&ns.name);
     let cpu_before = pids.map(|p| p.map(cpu_seconds));
+    let answered_before = slow.as_ref().map(SlowBackend::answered);
     let from = epoch_seconds();
     std::thread::sleep(window);
     let cpu_after = pids.map(|p| p.map(cpu_seconds));
+    let answered_after = slow.as_ref().map(SlowBackend::answered);
     let to = epoch_seconds();
     let late_after = lateness(&ns.name);
     let rss = pids.map(|p| p.map(rss_mb));
@@ -282,11 +350,15 @@ fn main() {
         })
     };
     let hap = figures(0, "haproxy.log");
-    let mag = figures(1, "maglevd.log").expect("maglevd figures");
+    let mut mag = figures(1, "maglevd.log").expect("maglevd figures");
+    if let (Some(before), Some(after)) = (answered_before, answered_after) {
+        mag.probes = after - before;
+    }
 
     let secs = to - from;
+    let answers = if delay.is_zero() { String::new() } else { format!(", answered after {delay:?}") };
     println!(
-        "probe cost: {n} backends, HTTP GET /healthz every 1 s (rise 2, fall 3), {secs:.0} s window, {cpus} CPUs"
+        "probe cost: {n} backends, HTTP GET /healthz every 1 s (rise 2, fall 3){answers}, {secs:.0} s window, {cpus} CPUs"
     );
     println!(
         "{:<34} {:>9} {:>10} {:>8} {:>11} {:>9}",
@@ -316,9 +388,16 @@ fn main() {
         );
     }
     println!(
-        "maglevd schedule lateness: p50 <= {:.1} ms, p99 <= {:.1} ms (histogram bucket bounds)",
+        "maglevd schedule lateness: p50 <= {:.1} ms, p99 <= {:.1} ms (histogram bucket bounds); {}",
         quantile(&late_before, &late_after, 0.50) * 1e3,
-        quantile(&late_before, &late_after, 0.99) * 1e3
+        quantile(&late_before, &late_after, 0.99) * 1e3,
+        [0.001, 0.002, 0.005, 0.01]
+            .map(|le| format!(
+                "<= {} ms: {:.2}%",
+                le * 1e3,
+                share_within(&late_before, &late_after, le) * 100.0
+            ))
+            .join(", ")
     );
     let expected = n as f64 * secs;
     if (mag.probes as f64) < 0.9 * expected {
