@@ -76,7 +76,9 @@ proto:
 
 # Benchmarks: timing targets live here, not in the tests. bench-probe
 # compares maglevd's CPU per probe with HAProxy's on PROBE_BACKENDS
-# backends (1000, 5000, 10000; PROBE_SECONDS is the measuring window);
+# backends (1000, 5000, 10000; PROBE_SECONDS is the measuring window;
+# PROBE_DELAY_MS=N measures maglevd alone against backends answering after
+# N ms);
 # bench-maglevc times 200 one-shot maglevc commands.
 BENCH_DEBS := haproxy nginx-light iproute2
 PROBE_BACKENDS ?= 1000
