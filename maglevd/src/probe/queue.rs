@@ -9,14 +9,14 @@
 //! wheel before it sleeps and becomes the leader if there is none.
 //!
 //! While the leader is away running its job, nobody else is woken to take
-//! over (that wakeup is the very hand-off this design avoids) as long as
-//! the leader is expected back before the next due tick: a job carries how
-//! long its target's last probe took, and a worker taking one that would
-//! outlast the tick wakes an idle worker to lead first. The wheel thread
-//! is the backstop for the rest (a fast backend turning slow, every worker
-//! busy): it sleeps until `BACKUP_SLACK` after the wheel's next tick and
-//! expires whatever the workers left due. It also answers the watchdog's
-//! pings, so they never depend on a free worker.
+//! over (that wakeup is the very hand-off this design avoids) unless the
+//! wheel would stay unwatched too long: a job carries how long its target's
+//! last probe took, and a worker taking one that would outlast the next
+//! due tick by more than `BACKUP_SLACK` wakes an idle worker to lead first.
+//! The wheel thread is the backstop for the rest (a probe slower than
+//! expected, every worker busy): it sleeps until `BACKUP_SLACK` after the
+//! wheel's next tick and expires whatever the workers left due. It also
+//! answers the watchdog's pings, so they never depend on a free worker.
 //!
 //! Nobody spins or yields while waiting (a crossbeam channel's blocking
 //! receive spins and calls `sched_yield` before it parks, on every probe).
