@@ -385,6 +385,25 @@ mod tests {
         }
     }
 
+    /// Two workers whose wheel thread steps in only `slack` after a due
+    /// tick, and a quick job (known to take no time) for `addr`.
+    fn with_slack(slack: Duration, addr: SocketAddr) -> (Engine, Receiver<ProbeOutcome>, ProbeJob) {
+        let (tx, rx) = crossbeam_channel::unbounded();
+        let engine = Engine::start_with(Queue::with_slack(slack), 2, tx).expect("start engine");
+        let mut quick = tcp_job("quick", addr);
+        quick.expected = Duration::ZERO;
+        (engine, rx, quick)
+    }
+
+    /// The quick job's outcome came first, and well before the wheel
+    /// thread could have started it.
+    fn assert_led_on_time(rx: &Receiver<ProbeOutcome>, slack: Duration) {
+        let out = rx.recv_timeout(WAIT).expect("an outcome");
+        assert_eq!(out.backend(), "quick", "the quick job waited for the slow one");
+        let late = out.started - out.due;
+        assert!(late < slack / 2, "started {late:?} late: the backstop, not a new leader, ran it");
+    }
+
     #[test]
     fn a_slow_probe_hands_the_wheel_to_an_idle_worker() {
         // The job due while the first worker runs a probe known to outlast
@@ -392,20 +411,16 @@ mod tests {
         // one to lead, not because the wheel thread stepped in.
         let slow = TestBackend::start("127.0.0.1:0", None, Reply::Stall(Vec::new()));
         let up = TcpListener::bind("127.0.0.1:0").expect("bind");
-        let (tx, rx) = crossbeam_channel::unbounded();
         let slack = Duration::from_millis(600);
-        let engine = Engine::start_with(Queue::with_slack(slack), 2, tx).expect("start engine");
-        let timeout = Duration::from_secs(2);
+        let (engine, rx, quick) = with_slack(slack, up.local_addr().expect("addr"));
         let t0 = Instant::now();
         // Both in the wheel before either is due: the first is known slow.
-        engine.schedule(t0 + Duration::from_millis(50), hanging_job("slow", slow.addr(), timeout));
-        let mut next = tcp_job("next", up.local_addr().expect("addr"));
-        next.expected = Duration::ZERO;
-        engine.schedule(t0 + Duration::from_millis(100), next);
-        let out = rx.recv_timeout(WAIT).expect("an outcome");
-        assert_eq!(out.backend(), "next", "the second job waited for the slow one");
-        let late = out.started - out.due;
-        assert!(late < slack / 2, "started {late:?} late: the backstop, not a new leader, ran it");
+        engine.schedule(
+            t0 + Duration::from_millis(50),
+            hanging_job("slow", slow.addr(), Duration::from_secs(2)),
+        );
+        engine.schedule(t0 + Duration::from_millis(100), quick);
+        assert_led_on_time(&rx, slack);
     }
 
     #[test]
@@ -415,20 +430,13 @@ mod tests {
         // wake the idle worker, not wait for the wheel thread.
         let slow = TestBackend::start("127.0.0.1:0", None, Reply::Stall(Vec::new()));
         let up = TcpListener::bind("127.0.0.1:0").expect("bind");
-        let (tx, rx) = crossbeam_channel::unbounded();
         let slack = Duration::from_millis(600);
-        let engine = Engine::start_with(Queue::with_slack(slack), 2, tx).expect("start engine");
-        let timeout = Duration::from_secs(2);
-        engine
-            .schedule(Instant::now() + Duration::from_millis(20), hanging_job("slow", slow.addr(), timeout));
+        let (engine, rx, quick) = with_slack(slack, up.local_addr().expect("addr"));
+        let slow_job = hanging_job("slow", slow.addr(), Duration::from_secs(2));
+        engine.schedule(Instant::now() + Duration::from_millis(20), slow_job);
         slow.next_seen();
-        let mut soon = tcp_job("soon", up.local_addr().expect("addr"));
-        soon.expected = Duration::ZERO;
-        engine.schedule(Instant::now() + Duration::from_millis(20), soon);
-        let out = rx.recv_timeout(WAIT).expect("an outcome");
-        assert_eq!(out.backend(), "soon", "the job scheduled meanwhile waited for the slow one");
-        let late = out.started - out.due;
-        assert!(late < slack / 2, "started {late:?} late: the backstop, not a new leader, ran it");
+        engine.schedule(Instant::now() + Duration::from_millis(20), quick);
+        assert_led_on_time(&rx, slack);
     }
 
     #[test]
