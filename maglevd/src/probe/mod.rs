@@ -55,8 +55,8 @@ pub struct ProbeTarget {
 impl ProbeTarget {
     pub fn new(backend: impl Into<String>, address: IpAddr, check: Arc<HealthCheck>) -> ProbeTarget {
         let request = match &check.probe {
-            ProbeSpec::Http { port, http } => Some(http::request(http, address, *port, false)),
-            ProbeSpec::Https { port, http, .. } => Some(http::request(http, address, *port, true)),
+            ProbeSpec::Http { port, http } => Some(http::build_request(http, address, *port, false)),
+            ProbeSpec::Https { port, http, .. } => Some(http::build_request(http, address, *port, true)),
             ProbeSpec::Tcp { .. } | ProbeSpec::Icmp => None,
         };
         ProbeTarget { backend: backend.into(), address, check, request }
@@ -106,8 +106,9 @@ pub struct ProbeJob {
     pub token: CancelToken,
     /// How long the probe is expected to hold its worker: the target's last
     /// probe duration, or its timeout before the first. A worker taking a
-    /// job that would outlast the next due tick hands the wheel to an idle
-    /// worker first, so a slow backend does not delay the next probe.
+    /// job that would leave the wheel unwatched longer than the backstop's
+    /// slack hands it to an idle worker first, so a slow backend does not
+    /// delay the next probe.
     pub expected: Duration,
 }
 

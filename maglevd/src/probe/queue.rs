@@ -193,13 +193,10 @@ impl Queue {
         }
     }
 
-    /// Wakes an idle worker to lead (there is no leader and one is idle).
+    /// Wakes an idle worker to lead (there is no leader and one is idle):
+    /// woken as for a ready job, it finds none and takes the lead.
     fn wake_a_leader(&self, st: &mut MutexGuard<'_, State>) {
-        st.idle -= 1;
-        st.claimed += 1;
-        MutexGuard::unlocked(st, || {
-            self.idle_cv.notify_one();
-        });
+        self.wake_for_ready(st, 1);
     }
 
     /// Called by a worker taking `d`: when nobody else leads and `d` is

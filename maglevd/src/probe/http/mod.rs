@@ -34,7 +34,7 @@ fn describe_statuses(m: &StatusMatcher) -> String {
 }
 
 /// The request an http (`tls` false) or https probe of `address` sends.
-pub(crate) fn request(
+pub(crate) fn build_request(
     http: &HttpCheck,
     address: IpAddr,
     port: u16,

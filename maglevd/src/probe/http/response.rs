@@ -314,15 +314,14 @@ pub(crate) struct Response<R> {
 impl<R> Drop for Response<R> {
     fn drop(&mut self) {
         if self.buf.capacity() <= KEPT_BUFFER {
-            let mut buf = std::mem::take(&mut self.buf);
-            buf.clear();
-            READ_BUFFER.set(buf);
+            READ_BUFFER.set(std::mem::take(&mut self.buf));
         }
     }
 }
 
 impl<R: Read> Response<R> {
     pub(crate) fn new(inner: R) -> Response<R> {
+        // Emptied here: a response dropped early leaves bytes behind.
         let mut buf = READ_BUFFER.take();
         buf.clear();
         Response { inner, buf, eof: false }
